@@ -1,0 +1,89 @@
+"""Settings, read once from the environment into one frozen object.
+
+Every variable is optional; the defaults run syndicate on one machine with an
+embedded Redis under ``./var``. A malformed value raises :class:`ConfigError`
+naming the variable, instead of failing later in a worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.core.errors import SyndicateError
+from worker.core.options import MIB, CoreOptions
+
+
+class ConfigError(SyndicateError):
+    """An environment variable has a value syndicate cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All of syndicate's configuration."""
+
+    redis_url: str | None
+    data_dir: Path
+    api_tokens: tuple[str, ...]
+    site_url: str
+    public_dir: Path
+    log_format: str
+    core: CoreOptions
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default: ``os.environ``)."""
+        env = _Reader(os.environ if environ is None else environ)
+        data_dir = Path(env.text("SYNDICATE_DATA_DIR", "var"))
+        return cls(
+            redis_url=env.text("REDIS_URL", "") or None,
+            data_dir=data_dir,
+            api_tokens=env.items("SYNDICATE_API_TOKENS"),
+            site_url=env.text("SYNDICATE_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
+            public_dir=Path(env.text("SYNDICATE_PUBLIC_DIR", str(data_dir / "public"))),
+            log_format=env.choice("SYNDICATE_LOG_FORMAT", ("text", "json"), "text"),
+            core=CoreOptions(
+                max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
+                max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),
+                section_summary_chars=env.integer("SYNDICATE_SUMMARY_MAX_CHARS", 320, minimum=40),
+                section_summary_sentences=env.integer(
+                    "SYNDICATE_SECTION_SUMMARY_SENTENCES", 2, minimum=1
+                ),
+                article_summary_sentences=env.integer("SYNDICATE_SUMMARY_SENTENCES", 3, minimum=1),
+                article_summary_chars=env.integer(
+                    "SYNDICATE_ARTICLE_SUMMARY_MAX_CHARS", 1_000, minimum=40
+                ),
+                default_language=env.text("SYNDICATE_DEFAULT_LANGUAGE", "en"),
+            ),
+        )
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.text(name, "").split(",") if item.strip())
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        try:
+            value = int(raw.replace("_", ""))
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value

@@ -1,0 +1,1 @@
+"""The publishing side of syndicate: feeds, WebSub and webhooks (later issues)."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: paths to the example and fixture articles, and the shared sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+SAMPLE = SHARED / "samples" / "red-rocket-2021-ending-explained.txt"
+
+
+@pytest.fixture
+def sample_bytes() -> bytes:
+    """The shared sample article (read from ../shared, never copied into the project)."""
+    if not SAMPLE.exists():
+        pytest.skip(f"the shared sample is not beside the checkout ({SAMPLE})")
+    return SAMPLE.read_bytes()
+
+
+@pytest.fixture
+def example_bytes() -> bytes:
+    """The bundled example article."""
+    return (EXAMPLES / "everwinter-2019-ending-explained.txt").read_bytes()

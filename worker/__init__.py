@@ -1,0 +1,1 @@
+"""The queue side of syndicate: the article pipeline, tasks, the store and the CLI."""

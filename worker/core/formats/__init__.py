@@ -1,0 +1,1 @@
+"""One parser per input format; each turns decoded text into a Draft."""

@@ -1,0 +1,131 @@
+"""Text normalization: bytes to clean, XML-safe, NFC text.
+
+Every string that reaches an :class:`~worker.core.model.Article` goes through
+:func:`clean_inline` (one line of text) so the same rules hold for every input format:
+
+* Unicode NFC;
+* mojibake repaired (ftfy, only where a cheap check sees its signature, since ftfy's
+  own detector costs milliseconds per article);
+* characters invalid in XML 1.0, other control characters, zero-width and bidi
+  override characters removed (zero-width joiners are kept: emoji and some scripts
+  need them);
+* whitespace runs collapsed to one space (no-break spaces are kept);
+* curly quotes and dashes are left as they are, for display.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+import ftfy
+
+from worker.core.errors import InputError
+
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_character_width=False,
+    unescape_html=False,
+    fix_line_breaks=False,
+    normalization="NFC",
+    explain=False,
+)
+
+# UTF-8 lead bytes read as Latin-1/cp1252 (Â Ã â ð ...) followed by what a
+# continuation byte becomes in those encodings: the signature of mojibake.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c0-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+# Not allowed in XML 1.0, or invisible tricks: C0 controls but tab/newline, DEL and
+# C1 controls, surrogates, U+FFFE/U+FFFF, noncharacters, zero-width space/no-break,
+# word joiner, soft hyphen, bidi embeddings/overrides/isolates, interlinear annotations.
+_REMOVED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    "\u00ad\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\U0001fffe\U0001ffff]"
+)
+# Every whitespace character except the no-break spaces, which are typographic.
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
+_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+
+_MAGIC_BINARY: tuple[bytes, ...] = (
+    b"%PDF",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x7fELF",
+    b"MZ",
+)
+
+
+def decode_input(data: bytes) -> str:
+    """Decode raw input to text with Unix line endings.
+
+    Accepts UTF-8 (with or without BOM) and UTF-16 with a BOM. Raises
+    :class:`InputError` for empty, binary or undecodable input.
+    """
+    if not data.strip():
+        raise InputError(
+            "empty", "the input is empty" if not data else "the input is only whitespace"
+        )
+    text = _decode_unicode(data)
+    return _LINE_BREAKS.sub("\n", text)
+
+
+def _decode_unicode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise InputError("encoding", f"invalid UTF-16 at byte {error.start}") from None
+    _reject_binary(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        bad = data[error.start : error.start + 1].hex()
+        raise InputError(
+            "encoding", f"not valid UTF-8 (byte 0x{bad} at offset {error.start})", line=line
+        ) from None
+
+
+def _reject_binary(data: bytes) -> None:
+    head = data[:4096]
+    if head.startswith(_MAGIC_BINARY) or b"\x00" in head:
+        raise InputError("binary", "the input looks like a binary file, not text")
+    controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\x0c")
+    if controls * 20 > len(head):
+        raise InputError("binary", "the input looks like a binary file, not text")
+
+
+def clean_inline(text: str) -> str:
+    """One line of clean text: NFC, repaired, XML-safe, whitespace collapsed."""
+    if _MOJIBAKE_HINT.search(text):
+        text = ftfy.fix_text(text, _FTFY_CONFIG)
+    text = unicodedata.normalize("NFC", text)
+    text = _REMOVED.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def has_removable(text: str) -> bool:
+    """Whether :func:`clean_inline` would delete characters (not just spaces) from ``text``."""
+    return _REMOVED.search(text) is not None
+
+
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 80
+
+
+def slugify(text: str) -> str:
+    """A lowercase ASCII slug (``red-rocket-2021``); empty when nothing ASCII remains."""
+    folded = unicodedata.normalize("NFKD", text.replace("&", " and "))
+    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
+    slug = _SLUG_DROP.sub("-", ascii_text).strip("-")
+    if len(slug) <= _SLUG_MAX:
+        return slug
+    cut = slug[:_SLUG_MAX]
+    return cut.rsplit("-", 1)[0] if "-" in cut else cut

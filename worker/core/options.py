@@ -1,0 +1,24 @@
+"""Limits and knobs of the pure core, as plain data (built from settings at the edges)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CoreOptions:
+    """How articles are parsed and summarized."""
+
+    max_input_bytes: int = MIB
+    max_sections: int = 10_000
+    section_summary_chars: int = 320
+    section_summary_sentences: int = 2
+    article_summary_sentences: int = 3
+    article_summary_chars: int = 1_000
+    default_language: str = "en"
+    words_per_minute: int = 238
+
+
+DEFAULT_OPTIONS = CoreOptions()
