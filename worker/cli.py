@@ -53,6 +53,15 @@ def _read_limited(stream: BinaryIO, limit: int) -> bytes:
     return data
 
 
+def _read_stdin_text() -> str:
+    data = _read_limited(sys.stdin.buffer, _settings().core.max_input_bytes)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        _fail(f"line {line}: stdin is not valid UTF-8 (offset {error.start})")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="syndicate", prog_name="syndicate")
 def cli() -> None:
@@ -94,20 +103,14 @@ def parse(path: str, format_: str | None, compact: bool) -> None:
 )
 def summarize_command(sentences: int, jsonl: bool) -> None:
     """Summarize plain text from stdin: one summary sentence per line."""
-    settings = _settings()
-    data = _read_limited(sys.stdin.buffer, settings.core.max_input_bytes)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        _fail(f"line {line}: stdin is not valid UTF-8 (offset {error.start})")
+    text = _read_stdin_text()
     if jsonl:
         _summarize_jsonl(text, sentences)
         return
     if not text.strip():
         _fail("the input is empty")
     for sentence in summarize(text, sentences=sentences):
-        click.echo(sentence)
+        click.echo(_one_line(sentence))
 
 
 def _summarize_jsonl(text: str, sentences: int) -> None:
@@ -121,11 +124,16 @@ def _summarize_jsonl(text: str, sentences: int) -> None:
             failures += 1
             click.echo(f"syndicate: error: line {number}: {error}", err=True)
             continue
-        chosen = summarize(request.text, sentences=sentences)
+        chosen = [_one_line(item) for item in summarize(request.text, sentences=sentences)]
         response = _SummarizeResponse(request.id, chosen)
         click.echo(encoder.encode(response).decode("utf-8"))
     if failures:
         sys.exit(EXIT_INPUT)
+
+
+def _one_line(sentence: str) -> str:
+    """Summary sentences are substrings of the input and may span a line break."""
+    return " ".join(sentence.split())
 
 
 def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -137,9 +145,8 @@ def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
 @cli.command()
 def sentences() -> None:
     """Split plain text from stdin into sentences, one per line (a debugging aid)."""
-    data = _read_limited(sys.stdin.buffer, _settings().core.max_input_bytes)
-    for sentence in split_sentences(data.decode("utf-8-sig", "replace")):
-        click.echo(sentence)
+    for sentence in split_sentences(_read_stdin_text()):
+        click.echo(_one_line(sentence))
 
 
 def main() -> None:

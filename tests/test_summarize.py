@@ -1,0 +1,297 @@
+"""Extractive summarizer: selection, order, limits, junk and redundancy handling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.core.sentences import split_sentences
+from worker.core.summarize import (
+    ELLIPSIS,
+    article_summary,
+    section_summary,
+    summarize,
+    summarize_sentences,
+)
+
+BRIDGE = [
+    "The town council of Eastmere voted on Monday to rebuild the old stone bridge "
+    "over the river Wend.",
+    "Light rain fell over the hills during most of that afternoon, forecasters noted.",
+    "The stone bridge, built in 1887, was closed last winter after engineers found deep cracks "
+    "in its arches.",
+    "Council members approved a budget of 4.2 million pounds for rebuilding the old bridge.",
+    "Local shop owners say the closure of the bridge has cut their trade by almost a third.",
+    "Construction of the new bridge is expected to start in the spring "
+    "and to take eighteen months.",
+    "A temporary footbridge will let people cross the river Wend while the work goes on.",
+    "Engineers said the new bridge will keep the look of the old stone arches "
+    "around a steel frame.",
+]
+BRIDGE_TEXT = " ".join(BRIDGE)
+
+ORCHARD_SECTIONS = [
+    [
+        "The Hollins family has grown apples on the same hillside orchard for four generations.",
+        "Their oldest trees were planted in 1921 and still give fruit every autumn.",
+    ],
+    [
+        "This year the orchard tried a new way of keeping frost off the blossom in early spring.",
+        "Small fans mix warmer air from above into the cold layer that settles between the rows.",
+        "The fans saved most of the blossom during three hard frosts in April.",
+    ],
+    [
+        "Picking starts in September and lasts about six weeks.",
+        "Visitors can pick their own apples on weekends, and a small shop sells juice and cider.",
+    ],
+]
+
+
+def _indexes(summary: Sequence[str], sentences: Sequence[str]) -> list[int]:
+    return [sentences.index(sentence) for sentence in summary]
+
+
+def test_picks_requested_number_of_own_sentences_in_original_order() -> None:
+    summary = summarize(BRIDGE_TEXT, sentences=3)
+    assert len(summary) == 3
+    positions = _indexes(summary, BRIDGE)
+    assert positions == sorted(positions)
+
+
+def test_deterministic() -> None:
+    first = summarize(BRIDGE_TEXT, sentences=3)
+    section = section_summary(ORCHARD_SECTIONS[1])
+    article = article_summary(ORCHARD_SECTIONS)
+    for _ in range(3):
+        assert summarize(BRIDGE_TEXT, sentences=3) == first
+        assert article_summary(ORCHARD_SECTIONS) == article
+        assert section_summary(ORCHARD_SECTIONS[1]) == section
+
+
+def test_lead_sentence_is_kept_and_off_topic_sentence_skipped() -> None:
+    positions = _indexes(summarize(BRIDGE_TEXT, sentences=3), BRIDGE)
+    assert 0 in positions
+    assert 1 not in positions  # early, but shares no words with the rest
+
+
+def test_summarize_sentences_matches_summarize() -> None:
+    assert summarize_sentences(BRIDGE, sentences=3) == summarize(BRIDGE_TEXT, sentences=3)
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+def test_sentence_count(count: int) -> None:
+    assert len(summarize(BRIDGE_TEXT, sentences=count)) == count
+
+
+def test_short_text_is_its_own_summary() -> None:
+    text = "The library will open a second reading room in the east wing next month."
+    assert summarize(text) == [text]
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_no_sentences_requested(count: int) -> None:
+    assert summarize(BRIDGE_TEXT, sentences=count) == []
+
+
+@pytest.mark.parametrize("max_chars", [60, 100, 150, 250, 400])
+def test_max_chars_is_respected(max_chars: int) -> None:
+    summary = summarize(BRIDGE_TEXT, sentences=3, max_chars=max_chars)
+    assert len(" ".join(summary)) <= max_chars
+    article = article_summary(ORCHARD_SECTIONS, sentences=3, max_chars=max_chars)
+    assert len(article) <= max_chars
+
+
+def test_max_chars_prefers_a_fitting_sentence_over_none() -> None:
+    long_first = (
+        "The regional water board has published a long and detailed plan to replace every "
+        "lead pipe in the old quarter of the city over the coming ten years."
+    )
+    short_second = "The water board plan covers about 3,000 homes in the old quarter."
+    summary = summarize(f"{long_first} {short_second}", sentences=1, max_chars=80)
+    assert summary == [short_second]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "\n\n"],
+)
+def test_empty_input(text: str) -> None:
+    assert summarize(text) == []
+    assert summarize_sentences([text]) == []
+    assert section_summary([text]) == ""
+    assert article_summary([[text]]) == ""
+
+
+def test_empty_collections() -> None:
+    assert summarize_sentences([]) == []
+    assert section_summary([]) == ""
+    assert article_summary([]) == ""
+    assert article_summary([[], []]) == ""
+
+
+def test_section_summary_has_one_or_two_sentences() -> None:
+    for paragraphs in ORCHARD_SECTIONS:
+        summary = section_summary(paragraphs)
+        candidates = [s for paragraph in paragraphs for s in split_sentences(paragraph)]
+        assert 1 <= _count_joined(summary, candidates) <= 2
+        assert len(summary) <= 320
+
+
+def test_section_summary_single_sentence_setting() -> None:
+    summary = section_summary(ORCHARD_SECTIONS[1], sentences=1)
+    assert summary in ORCHARD_SECTIONS[1]
+
+
+def test_single_long_sentence_is_cut_at_a_word_boundary() -> None:
+    sentence = " ".join(f"word{number}" for number in range(200)) + "."
+    summary = section_summary([sentence], max_chars=50)
+    assert len(summary) <= 50
+    assert summary.endswith(ELLIPSIS)
+    head = summary.removesuffix(ELLIPSIS)
+    assert sentence.startswith(head)
+    assert sentence[len(head)] == " "  # the cut falls between two words
+
+
+def test_single_long_word_is_cut_hard() -> None:
+    summary = section_summary(["x" * 1000], max_chars=40)
+    assert summary == "x" * 39 + ELLIPSIS
+
+
+def test_tiny_max_chars() -> None:
+    assert section_summary(BRIDGE, max_chars=1) == ELLIPSIS
+    assert section_summary(BRIDGE, max_chars=0) == ""
+
+
+def test_identical_sentences_are_never_both_picked() -> None:
+    repeated = "The museum will stay open until nine on Fridays during the summer."
+    text = f"{repeated} {repeated} {BRIDGE_TEXT} {repeated}"
+    for count in (2, 3, 5):
+        summary = summarize(text, sentences=count)
+        assert summary.count(repeated) <= 1
+        assert len(summary) == len(set(summary))
+
+
+def test_near_duplicates_are_not_both_picked() -> None:
+    first = "Heavy snow closed the mountain pass road on Tuesday morning for six hours."
+    second = "Heavy snow closed the mountain pass road again on Wednesday for six hours."
+    other = "Drivers were sent along the valley route, which added forty minutes to the trip."
+    summary = summarize(f"{first} {second} {other}", sentences=2)
+    assert not {first, second} <= set(summary)
+
+
+def test_boilerplate_and_fragments_are_skipped() -> None:
+    text = (
+        "Click here to subscribe to our newsletter for the latest updates every week. "
+        "Wow. "
+        "The city zoo welcomed two red panda cubs born in late June to a pair from Nepal. "
+        "Keepers say the cubs are healthy and will meet visitors for the first time in autumn."
+    )
+    # junk is left out even when that leaves the summary short
+    assert summarize(text, sentences=3) == split_sentences(text)[2:]
+
+
+def test_only_fragments_still_give_a_summary() -> None:
+    assert summarize("Yes. No. Maybe.", sentences=1) != []
+    assert section_summary(["Yes. No."]) != ""
+
+
+def test_article_summary_draws_from_all_sections() -> None:
+    summary = article_summary(ORCHARD_SECTIONS, sentences=3)
+    candidates = [s for section in ORCHARD_SECTIONS for s in section]
+    assert _count_joined(summary, candidates) == 3
+
+
+def test_section_of_5000_sentences() -> None:
+    paragraph = " ".join(
+        f"Report {number} from station {number % 37} lists {number * 3} birds near lake "
+        f"{number % 11}."
+        for number in range(5000)
+    )
+    summary = section_summary([paragraph])
+    assert 0 < len(summary) <= 320
+    assert 1 <= _count_joined(summary, split_sentences(paragraph)) <= 2
+
+
+def test_article_of_5000_sections_and_a_huge_text() -> None:
+    sections = [
+        [f"Section {number} describes trail {number} in the northern hills."]
+        for number in range(5000)
+    ]
+    assert article_summary(sections)
+    huge = " ".join(
+        f"Entry {number} records a visit to the northern hills." for number in range(40000)
+    )
+    assert len(huge) > 1_000_000
+    summary = summarize(huge)
+    assert summary
+    assert all(sentence in huge for sentence in summary)
+
+
+def _count_joined(summary: str, candidates: Sequence[str]) -> int:
+    """How many candidates, in order, joined by single spaces make ``summary`` (-1: none)."""
+
+    @cache
+    def count_from(offset: int, first_candidate: int) -> int:
+        if offset == len(summary):
+            return 0
+        for index in range(first_candidate, len(candidates)):
+            candidate = candidates[index]
+            if summary.startswith(candidate, offset):
+                end = offset + len(candidate)
+                if end == len(summary):
+                    return 1
+                if summary[end] == " ":
+                    rest = count_from(end + 1, index + 1)
+                    if rest > 0:
+                        return rest + 1
+        return -1
+
+    return count_from(0, 0)
+
+
+_PROSE = st.text(alphabet=st.sampled_from(list("abcXY .,?!'\"()…—\n")), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paragraphs=st.lists(st.one_of(_PROSE, st.text(max_size=200)), max_size=5),
+    max_chars=st.integers(min_value=1, max_value=400),
+    sentences=st.integers(min_value=1, max_value=3),
+)
+def test_section_summary_properties(paragraphs: list[str], max_chars: int, sentences: int) -> None:
+    summary = section_summary(paragraphs, max_chars=max_chars, sentences=sentences)
+    assert len(summary) <= max_chars
+    candidates = [s for paragraph in paragraphs for s in split_sentences(paragraph)]
+    if not candidates:
+        assert summary == ""
+        return
+    assert summary
+    count = _count_joined(summary, candidates)
+    if count > 0:
+        assert count <= sentences
+    else:
+        assert summary.endswith(ELLIPSIS)
+        head = summary.removesuffix(ELLIPSIS)
+        assert any(candidate.startswith(head) for candidate in candidates)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    candidates=st.lists(st.text(max_size=80), max_size=12),
+    max_chars=st.one_of(st.none(), st.integers(min_value=0, max_value=200)),
+    count=st.integers(min_value=0, max_value=4),
+)
+def test_summarize_sentences_properties(
+    candidates: list[str], max_chars: int | None, count: int
+) -> None:
+    summary = summarize_sentences(candidates, sentences=count, max_chars=max_chars)
+    assert len(summary) <= count
+    if max_chars is not None:
+        assert len(" ".join(summary)) <= max_chars
+    positions = [candidates.index(sentence) for sentence in summary]
+    assert positions == sorted(positions)
+    assert summarize_sentences(candidates, sentences=count, max_chars=max_chars) == summary
