@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
@@ -24,15 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rouge_score import rouge_scorer
-from sumy.nlp.stemmers import Stemmer
-from sumy.parsers.plaintext import PlaintextParser
 from sumy.summarizers.lex_rank import LexRankSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
-from sumy.utils import get_stop_words
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.sumy_offline import sumy_summarizer  # noqa: E402
 from worker.core.sentences import split_sentences  # noqa: E402
 from worker.core.summarize import summarize  # noqa: E402
 
@@ -40,19 +37,6 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "eval" / "realsumm-cnndm-100.jsonl"
 SUMMARY_SENTENCES = 3
 METRICS = ("rouge1", "rouge2", "rougeLsum")
 Summarizer = Callable[[str], list[str]]
-
-
-class OfflineTokenizer:
-    """sumy tokenizer that needs no NLTK downloads: our sentence splitter, regex words."""
-
-    language = "english"
-    _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*")
-
-    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
-        return tuple(split_sentences(paragraph))
-
-    def to_words(self, sentence: str) -> tuple[str, ...]:
-        return tuple(self._WORD.findall(sentence))
 
 
 @dataclass(frozen=True)
@@ -77,15 +61,8 @@ def ours(article: str) -> list[str]:
 
 
 def sumy_method(summarizer_class: type[LexRankSummarizer | TextRankSummarizer]) -> Summarizer:
-    summarizer = summarizer_class(Stemmer("english"))
-    summarizer.stop_words = get_stop_words("english")
-    tokenizer = OfflineTokenizer()
-
-    def run(article: str) -> list[str]:
-        parser = PlaintextParser.from_string(article, tokenizer)
-        return [str(sentence) for sentence in summarizer(parser.document, SUMMARY_SENTENCES)]
-
-    return run
+    run = sumy_summarizer(summarizer_class)
+    return lambda article: run(article, SUMMARY_SENTENCES)
 
 
 def evaluate(name: str, method: Summarizer, examples: list[Example]) -> Result:

@@ -31,6 +31,18 @@ class Settings:
     public_dir: Path
     log_format: str
     core: CoreOptions
+    max_request_bytes: int = 2 * MIB
+    visibility_timeout: int = 90
+    unacked_restore_interval: int = 5
+    task_time_limit: int = 60
+    requeue_interval: int = 30
+
+    def __post_init__(self) -> None:
+        if self.task_time_limit >= self.visibility_timeout:
+            raise ConfigError(
+                "SYNDICATE_TASK_TIME_LIMIT must be below SYNDICATE_VISIBILITY_TIMEOUT, or a "
+                "running task would be handed to a second worker"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +56,13 @@ class Settings:
             site_url=env.text("SYNDICATE_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
             public_dir=Path(env.text("SYNDICATE_PUBLIC_DIR", str(data_dir / "public"))),
             log_format=env.choice("SYNDICATE_LOG_FORMAT", ("text", "json"), "text"),
+            max_request_bytes=env.integer("SYNDICATE_MAX_REQUEST_BYTES", 2 * MIB, minimum=1024),
+            visibility_timeout=env.integer("SYNDICATE_VISIBILITY_TIMEOUT", 90, minimum=2),
+            unacked_restore_interval=env.integer(
+                "SYNDICATE_UNACKED_RESTORE_INTERVAL", 5, minimum=1
+            ),
+            task_time_limit=env.integer("SYNDICATE_TASK_TIME_LIMIT", 60, minimum=1),
+            requeue_interval=env.integer("SYNDICATE_REQUEUE_INTERVAL", 30, minimum=1),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),

@@ -149,6 +149,65 @@ def sentences() -> None:
         click.echo(_one_line(sentence))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP server address.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--concurrency",
+    "-c",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes of the CPU worker (ingest, publish).",
+)
+@click.option(
+    "--io-threads",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads of the I/O worker (deliveries).",
+)
+@click.option(
+    "--queues",
+    "-Q",
+    default="ingest,publish,deliver",
+    show_default=True,
+    help="Queues this machine's workers consume.",
+)
+@click.option("--no-beat", is_flag=True, help="Do not run the scheduler (run it on one host only).")
+@click.option(
+    "--ingest",
+    "ingest_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Files or directories to submit once everything is up.",
+)
+def up(host: str, port: int, concurrency: int, io_threads: int, queues: str, no_beat: bool,
+       ingest_paths: tuple[str, ...]) -> None:  # fmt: skip
+    """Run everything: embedded Redis (if no REDIS_URL), workers, beat and the HTTP server."""
+    from worker.up import run_up  # noqa: PLC0415 - keeps `syndicate parse` light
+
+    sys.exit(run_up(
+        _settings(), host=host, port=port, concurrency=concurrency, io_threads=io_threads,
+        queues=[queue.strip() for queue in queues.split(",") if queue.strip()],
+        beat=not no_beat, ingest_paths=list(ingest_paths),
+    ))  # fmt: skip
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--format", "format_", type=click.Choice(FORMATS), help="Input format (default: sniffed)."
+)
+@click.option("--wait", is_flag=True, help="Wait until processed; print a result table.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait with --wait.")
+def ingest(paths: tuple[str, ...], format_: str | None, wait: bool, timeout: float) -> None:
+    """Submit article files (PATH..., a DIR, or - for stdin) to the queue."""
+    from worker.ingest_cli import run_ingest  # noqa: PLC0415 - needs Redis and Celery
+
+    sys.exit(run_ingest(_settings(), list(paths), format_=format_, wait=wait, timeout=timeout))
+
+
 def main() -> None:
     """Entry point of the ``syndicate`` console script."""
     try:

@@ -27,6 +27,7 @@ class ParseResult:
 
     article: Article
     warnings: tuple[ParseWarning, ...] = field(default_factory=tuple)
+    format: str = ""
 
 
 class _Cleaner:

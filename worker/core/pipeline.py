@@ -9,6 +9,7 @@ sniffed from the first bytes. Every failure is an :class:`InputError`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal, get_args
 
 from worker.core.build import ParseResult, build_article
@@ -68,7 +69,7 @@ def parse_article(
     text = decode_input(raw)
     chosen = resolve_format(format, content_type) or sniff_format(text)
     draft = _PARSERS[chosen](text)
-    return build_article(draft, options)
+    return replace(build_article(draft, options), format=chosen)
 
 
 def resolve_format(format: str | None, content_type: str | None) -> Format | None:

@@ -1,0 +1,80 @@
+"""The Celery application, configured from :class:`config.settings.Settings`.
+
+Reliability choices (see docs/operations.md for the reasoning):
+
+* late acknowledgement, rejection on worker loss and a prefetch of one: a task whose
+  worker dies is redelivered, not lost;
+* the Redis visibility timeout (default 90 s) is above the hard task time limit
+  (60 s), so a running task is never handed to a second worker, and unacked messages
+  are swept every few seconds, so a killed worker's tasks come back within about
+  ``visibility_timeout`` after the kill;
+* JSON only, explicit task names, one queue per kind of work: ``ingest`` (CPU,
+  prefork pool), ``publish`` (CPU) and ``deliver`` (I/O, thread pool);
+* task events on, so Flower and the metrics see every task.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from config.settings import Settings
+from worker.connection import broker_url
+
+QUEUE_INGEST = "ingest"
+QUEUE_PUBLISH = "publish"
+QUEUE_DELIVER = "deliver"
+CPU_QUEUES = (QUEUE_INGEST, QUEUE_PUBLISH)
+IO_QUEUES = (QUEUE_DELIVER,)
+
+TASK_ROUTES = {
+    "syndicate.ingest": {"queue": QUEUE_INGEST},
+    "syndicate.requeue_stalled": {"queue": QUEUE_INGEST},
+    "syndicate.publish*": {"queue": QUEUE_PUBLISH},
+    "syndicate.deliver*": {"queue": QUEUE_DELIVER},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, object]:
+    """The Celery configuration for ``settings``."""
+    return {
+        "broker_url": broker_url(settings),
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": settings.unacked_restore_interval,
+            "unacked_restore_throttle": 1,
+        },
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": max(1, settings.task_time_limit - 10),
+        "task_default_queue": QUEUE_INGEST,
+        "task_routes": TASK_ROUTES,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "requeue-stalled-submissions": {
+                "task": "syndicate.requeue_stalled",
+                "schedule": float(settings.requeue_interval),
+            },
+        },
+        "timezone": "UTC",
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    app = Celery("syndicate", set_as_current=True)
+    app.conf.update(celery_config(settings))
+    app.conf.update(include=["worker.tasks"])
+    return app
+
+
+app = create_app()

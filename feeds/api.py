@@ -1,0 +1,245 @@
+"""The HTTP API (FastAPI on uvicorn).
+
+FastAPI was chosen for its OpenAPI document (``/openapi.json``, which other tools and
+the schemathesis fuzzing use), typed request handling on Starlette, and uvicorn's
+production-grade ASGI server; the handlers stay thin adapters around
+:class:`worker.submit.Submitter` and :class:`worker.store.Store`.
+
+Every error is JSON: ``{"error": {"code", "message", ...}}``; no stack trace reaches a
+client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+import kombu.exceptions
+import redis
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from config.settings import Settings
+from worker.core.errors import InputError
+from worker.store import ArticleRecord
+from worker.submit import Submitter
+
+log = logging.getLogger(__name__)
+
+ENVELOPE_FORMATS = ("text", "markdown", "html", "json")
+
+
+class ApiError(Exception):
+    """An error answered as JSON with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"error": {"code": code, "message": message, **extra}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
+    """The ASGI application."""
+    app = FastAPI(
+        title="syndicate",
+        version="0.1.0",
+        description="Articles in; summarized feeds and signed webhooks out.",
+    )
+    _install_error_handlers(app)
+    require_token = _token_checker(settings)
+
+    @app.post("/v1/articles", status_code=202, dependencies=[Depends(require_token)])
+    async def submit_article(request: Request) -> JSONResponse:
+        """Submit a new or updated article (JSON fields, a {format, body} envelope, or raw)."""
+        body = await _read_body(request, settings.max_request_bytes)
+        data, format_, content_type = _unwrap(body, request.headers.get("content-type"))
+        try:
+            accepted = submitter.submit(data, format=format_, content_type=content_type)
+        except InputError as error:
+            raise ApiError(
+                422, "invalid_input", str(error), problem=error.problem, line=error.line
+            ) from None
+        status_url = f"/v1/articles/{accepted.article_id}"
+        return JSONResponse(
+            {
+                "id": accepted.article_id,
+                "status_url": status_url,
+                "submission": accepted.submission_id,
+                "status": "queued",
+                "warnings": list(accepted.warnings),
+            },
+            status_code=202,
+            headers={"Location": status_url},
+        )
+
+    @app.get("/v1/articles/{article_id}")
+    def get_article(article_id: str) -> dict[str, Any]:
+        """The stored article, its version, status and history of versions."""
+        record = submitter.store.article(article_id)
+        if record is None:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}")
+        return _record_json(record)
+
+    @app.get("/v1/articles/{article_id}/versions/{version}")
+    def get_article_version(article_id: str, version: int) -> dict[str, Any]:
+        """One stored version of an article."""
+        article = submitter.store.article_version(article_id, version)
+        if article is None:
+            raise ApiError(404, "not_found", f"article {article_id!r} has no version {version}")
+        document: dict[str, Any] = json.loads(article.to_json())
+        return {"id": article_id, "version": version, "article": document}
+
+    @app.delete("/v1/articles/{article_id}", status_code=202, dependencies=[Depends(require_token)])
+    def delete_article(article_id: str) -> JSONResponse:
+        """Withdraw an article: a tombstone that the publishers see."""
+        submission = submitter.withdraw(article_id)
+        if submission is None:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}")
+        status_url = f"/v1/articles/{article_id}"
+        body = {"id": article_id, "status_url": status_url, "submission": submission.id}
+        return JSONResponse(body | {"status": "queued"}, status_code=202)
+
+    @app.get("/v1/submissions/{submission_id}")
+    def get_submission(submission_id: str) -> dict[str, Any]:
+        """What became of one submission (queued, processing, done, failed)."""
+        submission = submitter.store.submission(submission_id)
+        if submission is None:
+            raise ApiError(404, "not_found", f"no submission with id {submission_id!r}")
+        return {
+            "id": submission.id,
+            "article_id": submission.article_id,
+            "kind": submission.kind,
+            "seq": submission.seq,
+            "status": submission.status,
+            "result": submission.result,
+            "version": submission.version,
+            "error": submission.error,
+        }
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app
+
+
+def _token_checker(settings: Settings) -> Any:
+    tokens = [token.encode() for token in settings.api_tokens]
+
+    def require_token(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise ApiError(401, "unauthorized", "a bearer token is required for this request")
+        candidate = presented.strip().encode()
+        # Compare with every token so the time taken does not tell which one matched.
+        matched = False
+        for token in tokens:
+            matched |= hmac.compare_digest(candidate, token)
+        if not matched:
+            raise ApiError(403, "forbidden", "the token is not valid")
+
+    return require_token
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"the request body is over the limit of {limit:,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413, "too_large", f"the request body is over the limit of {limit:,} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _unwrap(body: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:
+    """Raw article bytes, explicit format and content type from a request body.
+
+    A JSON object with ``format`` and ``body`` is an envelope around a text, Markdown
+    or HTML article; any other JSON is the article's structured fields.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        return body, None, content_type
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body, "json", content_type  # the parser reports the JSON error precisely
+    if isinstance(document, dict) and set(document) == {"format", "body"}:
+        format_, inner = document["format"], document["body"]
+        if format_ not in ENVELOPE_FORMATS or not isinstance(inner, str):
+            raise ApiError(
+                422,
+                "invalid_input",
+                'an envelope is {"format": "text|markdown|html|json", "body": "<article>"}',
+                problem="invalid_field",
+            )
+        return inner.encode("utf-8", "surrogatepass"), format_, None
+    return body, "json", content_type
+
+
+def _record_json(record: ArticleRecord) -> dict[str, Any]:
+    article = json.loads(record.article.to_json()) if record.article else None
+    return {
+        "id": record.id,
+        "version": record.version,
+        "status": record.status,
+        "deleted": record.deleted,
+        "error": record.error,
+        "article": article,
+        "history": record.history,
+    }
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message, **error.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if error.status_code == 404 else "http_error"
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error_response(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    async def store_unavailable(_: Request, error: Exception) -> JSONResponse:
+        log.error("store unavailable: %s", error)
+        return error_response(503, "unavailable", "the store is unavailable; try again shortly")
+
+    app.add_exception_handler(redis.RedisError, store_unavailable)
+    app.add_exception_handler(kombu.exceptions.OperationalError, store_unavailable)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, error: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return error_response(500, "internal", "internal error")
+
+
+def build_app() -> FastAPI:
+    """The app for ``uvicorn --factory feeds.api:build_app``, configured from the environment."""
+    settings = Settings.from_env()
+    return create_app(settings, Submitter.from_settings(settings))

@@ -1,0 +1,198 @@
+"""Real services for integration tests: Redis, Celery worker processes, the HTTP server.
+
+With no ``REDIS_URL``, a private embedded Redis runs in a temporary directory for the
+session. With ``REDIS_URL`` set, that server is used on database
+``SYNDICATE_TEST_REDIS_DB`` (default 15), flushed once at the start. Tests isolate
+themselves with unique article titles rather than flushing between tests, because
+flushing would also drop Celery's queue bindings under a running worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import redis
+
+from config.settings import Settings
+from worker.embedded_redis import EmbeddedRedis
+from worker.store import Store
+from worker.submit import Submitter
+
+ROOT = Path(__file__).resolve().parents[2]
+API_TOKEN = "test-token-" + uuid.uuid4().hex
+
+
+@dataclass
+class RedisService:
+    url: str
+    data_dir: Path
+    embedded: EmbeddedRedis | None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+
+def _private_db_url(url: str) -> str:
+    parts = urlsplit(url)
+    database = os.environ.get("SYNDICATE_TEST_REDIS_DB", "15")
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={database}"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisService]:
+    data_dir = tmp_path_factory.mktemp("syndicate-data")
+    given = os.environ.get("REDIS_URL")
+    if given:
+        service = RedisService(_private_db_url(given), data_dir, None)
+        service.client().flushdb()
+        yield service
+        return
+    # Unix socket paths are limited to ~100 bytes; keep the server's directory short.
+    short_dir = Path(f"/tmp/syn-test-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
+    embedded = EmbeddedRedis(short_dir).start()
+    try:
+        yield RedisService(embedded.url, short_dir, embedded)
+    finally:
+        embedded.stop()
+
+
+def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:
+    """Environment for child processes of the tests."""
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_service.url,
+        "SYNDICATE_DATA_DIR": str(redis_service.data_dir),
+        "SYNDICATE_API_TOKENS": API_TOKEN,
+        "SYNDICATE_VISIBILITY_TIMEOUT": "6",
+        "SYNDICATE_TASK_TIME_LIMIT": "5",
+        "SYNDICATE_UNACKED_RESTORE_INTERVAL": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(redis_service: RedisService) -> Settings:
+    return Settings.from_env(service_env(redis_service))
+
+
+@pytest.fixture(scope="session")
+def store(redis_service: RedisService) -> Store:
+    return Store(redis_service.client())
+
+
+@pytest.fixture(scope="session")
+def submitter(settings: Settings) -> Submitter:
+    return Submitter.from_settings(settings)
+
+
+class WorkerProcess:
+    """A real ``celery worker`` process (prefork pool) in its own process group."""
+
+    def __init__(self, env: dict[str, str], queues: str = "ingest,publish", concurrency: int = 1):
+        name = f"test-{uuid.uuid4().hex[:6]}@%h"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", queues,
+             "-P", "prefork", "-c", str(concurrency), "-n", name, "--loglevel", "WARNING",
+             "--without-gossip", "--without-mingle"],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, like a crashed machine."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(redis_service: RedisService) -> Iterator[Callable[..., WorkerProcess]]:
+    workers: list[WorkerProcess] = []
+
+    def start(**extra: str) -> WorkerProcess:
+        worker = WorkerProcess(service_env(redis_service, **extra))
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(redis_service: RedisService) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(service_env(redis_service), concurrency=2)
+    yield process
+    process.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def api(redis_service: RedisService) -> Iterator[httpx.Client]:
+    """The real HTTP server (uvicorn in a child process) and a client for it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=service_env(redis_service, SYNDICATE_MAX_REQUEST_BYTES="2000000"),
+        cwd=ROOT,
+    )  # fmt: skip
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.get("/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("the HTTP server did not start")
+        time.sleep(0.1)
+    yield client
+    client.close()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,82 @@
+"""Processing one submission: load it, run the pure pipeline, commit the result.
+
+This is the body of the ``syndicate.ingest`` task, kept free of Celery so it can be
+called and tested directly. Bad input is not an exception here: it is recorded as a
+failed submission (with its raw input kept) and reported as the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from worker.core.errors import InputError
+from worker.core.options import CoreOptions
+from worker.core.pipeline import parse_article
+from worker.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of a submission."""
+
+    submission_id: str
+    article_id: str
+    outcome: str
+    version: int
+    changed_sections: tuple[str, ...] = ()
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "submission": self.submission_id,
+            "article_id": self.article_id,
+            "outcome": self.outcome,
+            "version": self.version,
+            "changed_sections": list(self.changed_sections),
+            "error": self.error,
+        }
+
+
+def process_submission(
+    store: Store, submission_id: str, options: CoreOptions, *, now: float
+) -> IngestResult:
+    """Parse and commit one submission; idempotent (a second run changes nothing)."""
+    submission = store.submission(submission_id)
+    if submission is None:
+        log.warning("submission %s not found; nothing to do", submission_id)
+        return IngestResult(submission_id, "", "missing", 0)
+    if submission.status in ("done", "failed"):
+        return IngestResult(
+            submission.id, submission.article_id, submission.result or submission.status,
+            submission.version, error=submission.error,
+        )  # fmt: skip
+    store.mark_processing(submission)
+    article = None
+    if submission.kind == "upsert":
+        try:
+            result = parse_article(
+                submission.raw,
+                format=submission.format,
+                content_type=submission.content_type,
+                options=options,
+            )
+        except InputError as error:
+            store.fail(submission, str(error))
+            log.info("submission %s refused: %s", submission.id, error)
+            return IngestResult(submission.id, submission.article_id, "failed", 0, error=str(error))
+        article = result.article
+    committed = store.commit(submission, article, now=now)
+    log.info(
+        "article %s: %s (version %d, submission %s)",
+        submission.article_id, committed.outcome, committed.version, submission.id,
+    )  # fmt: skip
+    return IngestResult(
+        submission.id,
+        submission.article_id,
+        committed.outcome,
+        committed.version,
+        committed.changed_sections,
+    )

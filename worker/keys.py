@@ -1,0 +1,62 @@
+"""Every Redis key syndicate uses, in one place, under one prefix.
+
+    {p}seq                        INCR counter: submission sequence numbers
+    {p}submission:{sid}           hash: one accepted submission (raw input, kind, seq, status)
+    {p}pending                    zset: submissions not yet committed, by last enqueue time
+    {p}rejected                   stream: refused inputs kept with their error (capped)
+    {p}article:{id}               hash: current stored version of an article
+    {p}article:{id}:versions      hash: version number -> article JSON
+    {p}article:{id}:history       list: JSON summaries of each version, oldest first
+    {p}articles                   zset: live article ids by published time
+    {p}events                     stream: article.published / .updated / .deleted
+    {p}feeds:dirty                set: feeds that need rendering (coalesces bursts)
+
+Celery's own keys (queues, unacked) live beside these with kombu's names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names under a prefix (default ``syn:``)."""
+
+    prefix: str = "syn:"
+
+    @property
+    def seq(self) -> str:
+        return f"{self.prefix}seq"
+
+    def submission(self, submission_id: str) -> str:
+        return f"{self.prefix}submission:{submission_id}"
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}pending"
+
+    @property
+    def rejected(self) -> str:
+        return f"{self.prefix}rejected"
+
+    def article(self, article_id: str) -> str:
+        return f"{self.prefix}article:{article_id}"
+
+    def versions(self, article_id: str) -> str:
+        return f"{self.prefix}article:{article_id}:versions"
+
+    def history(self, article_id: str) -> str:
+        return f"{self.prefix}article:{article_id}:history"
+
+    @property
+    def articles(self) -> str:
+        return f"{self.prefix}articles"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def feeds_dirty(self) -> str:
+        return f"{self.prefix}feeds:dirty"

@@ -1,0 +1,432 @@
+"""The Redis store: submissions, versioned articles, events for the publishers.
+
+Every change to an article is one MULTI/EXEC transaction guarded by WATCH on the
+article's key, so a version, its history entry, its event and the feed "dirty"
+marks are written together or not at all; a concurrent writer makes the
+transaction retry. Committing a submission twice is a no-op the second time (the
+submission records its result in the same transaction), which makes the ingest
+task idempotent. Submissions carry a sequence number given at acceptance: an older
+submission never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+import redis
+
+from worker.core.diff import compare
+from worker.core.model import Article
+from worker.core.normalize import slugify
+from worker.keys import Keys
+
+SubmissionKind = Literal["upsert", "delete"]
+Outcome = Literal["published", "updated", "unchanged", "deleted", "superseded", "failed"]
+EVENT_TYPES: dict[str, str] = {
+    "published": "article.published",
+    "updated": "article.updated",
+    "deleted": "article.deleted",
+}
+#: Field mappings as redis-py accepts them.
+RedisFields = dict[Any, Any]
+_EVENTS_MAXLEN = 100_000
+_REJECTED_MAXLEN = 10_000
+
+
+def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash reply as text (keys and values decoded as UTF-8)."""
+    return {_text(key): _text(value) for key, value in data.items()}
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One accepted request to store or withdraw an article."""
+
+    id: str
+    kind: SubmissionKind
+    article_id: str
+    seq: int
+    received_at: float
+    raw: bytes = b""
+    format: str | None = None
+    content_type: str | None = None
+    status: str = "queued"
+    result: str | None = None
+    version: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """What the store holds for one article id."""
+
+    id: str
+    version: int
+    status: str
+    article: Article | None
+    deleted: bool = False
+    error: str | None = None
+    history: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """The outcome of committing a submission."""
+
+    outcome: Outcome
+    version: int
+    changed_sections: tuple[str, ...] = ()
+    event_id: str | None = None
+
+
+class Store:
+    """Articles and submissions in Redis."""
+
+    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+
+    # -- submissions -------------------------------------------------------------
+
+    def accept(
+        self,
+        *,
+        kind: SubmissionKind,
+        article_id: str,
+        received_at: float,
+        raw: bytes = b"",
+        format: str | None = None,
+        content_type: str | None = None,
+    ) -> Submission:
+        """Record a submission (raw input kept) and mark the article queued."""
+        seq = int(self.client.incr(self.keys.seq))
+        submission = Submission(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            article_id=article_id,
+            seq=seq,
+            received_at=received_at,
+            raw=raw,
+            format=format,
+            content_type=content_type,
+        )
+        mapping: RedisFields = {
+            "kind": kind,
+            "article_id": article_id,
+            "seq": seq,
+            "received_at": repr(received_at),
+            "raw": raw,
+            "format": format or "",
+            "content_type": content_type or "",
+            "status": "queued",
+        }
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.keys.submission(submission.id), mapping=mapping)
+        pipe.zadd(self.keys.pending, {submission.id: received_at})
+        pipe.hset(self.keys.article(article_id), "status", "queued")
+        pipe.execute()
+        return submission
+
+    def submission(self, submission_id: str) -> Submission | None:
+        """Load a submission, or ``None`` if unknown."""
+        data = self.client.hgetall(self.keys.submission(submission_id))
+        if not data:
+            return None
+        text: dict[str, Any] = {_text(key): value for key, value in data.items()}
+        raw = text.pop("raw", b"")
+
+        def get(name: str) -> str:
+            return _text(text.get(name, b""))
+
+        return Submission(
+            id=submission_id,
+            kind="delete" if get("kind") == "delete" else "upsert",
+            article_id=get("article_id"),
+            seq=int(get("seq") or 0),
+            received_at=float(get("received_at") or 0),
+            raw=raw if isinstance(raw, bytes) else raw.encode(),
+            format=get("format") or None,
+            content_type=get("content_type") or None,
+            status=get("status") or "queued",
+            result=get("result") or None,
+            version=int(get("version") or 0),
+            error=get("error") or None,
+        )
+
+    def mark_processing(self, submission: Submission) -> None:
+        """The worker has started on a submission."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.keys.submission(submission.id), "status", "processing")
+        pipe.hset(self.keys.article(submission.article_id), "status", "processing")
+        pipe.execute()
+
+    def record_rejected(
+        self, *, raw: bytes, error: str, content_type: str | None, at: float
+    ) -> str:
+        """Keep refused input with its error for inspection; returns the entry id."""
+        entry: RedisFields = {
+            "raw": raw,
+            "error": error,
+            "content_type": content_type or "",
+            "at": repr(at),
+        }
+        entry_id = self.client.xadd(
+            self.keys.rejected,
+            entry,
+            maxlen=_REJECTED_MAXLEN,
+            approximate=True,
+        )
+        return _text(entry_id)
+
+    def stalled(self, *, older_than: float, now: float, limit: int = 1000) -> list[str]:
+        """Submissions pending since before ``older_than``; their clock restarts at ``now``."""
+        found = self.client.zrangebyscore(self.keys.pending, "-inf", older_than, start=0, num=limit)
+        ids = [_text(item) for item in found]
+        if ids:
+            self.client.zadd(self.keys.pending, dict.fromkeys(ids, now), xx=True)
+        return ids
+
+    # -- articles ----------------------------------------------------------------
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        """The stored state of an article, with its version history."""
+        data = self.client.hgetall(self.keys.article(article_id))
+        if not data:
+            return None
+        text = as_text_fields(data)
+        history = [
+            json.loads(item) for item in self.client.lrange(self.keys.history(article_id), 0, -1)
+        ]
+        document = text.get("doc")
+        return ArticleRecord(
+            id=article_id,
+            version=int(text.get("version", 0)),
+            status=text.get("status", "queued"),
+            article=Article.from_json(document) if document else None,
+            deleted=text.get("deleted") == "1",
+            error=text.get("error") or None,
+            history=history,
+        )
+
+    def article_version(self, article_id: str, version: int) -> Article | None:
+        """One stored version of an article."""
+        document = self.client.hget(self.keys.versions(article_id), str(version))
+        return Article.from_json(document) if document else None
+
+    def fail(self, submission: Submission, error: str) -> None:
+        """Record that a submission could not be processed; its raw input stays."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(
+            self.keys.submission(submission.id),
+            mapping={"status": "failed", "result": "failed", "error": error},
+        )
+        pipe.zrem(self.keys.pending, submission.id)
+        pipe.hset(
+            self.keys.article(submission.article_id), mapping={"status": "failed", "error": error}
+        )
+        pipe.execute()
+
+    def commit(
+        self, submission: Submission, article: Article | None, *, now: float
+    ) -> CommitResult:
+        """Apply a processed submission atomically; idempotent per submission."""
+        article_key = self.keys.article(submission.article_id)
+        submission_key = self.keys.submission(submission.id)
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(article_key, submission_key)  # type: ignore[no-untyped-call]
+                    done = _already_committed(pipe, submission_key)
+                    if done is not None:
+                        pipe.reset()
+                        return done
+                    current = as_text_fields(pipe.hgetall(article_key))
+                    plan = _plan(submission, article, current, now)
+                    pipe.multi()
+                    event_index = self._write(pipe, submission, plan)
+                    results = pipe.execute()
+                    event_id = results[event_index] if event_index is not None else None
+                    return CommitResult(
+                        plan.outcome,
+                        plan.version,
+                        plan.changed,
+                        None if event_id is None else _text(event_id),
+                    )
+                except redis.WatchError:
+                    continue
+
+    def _write(
+        self, pipe: redis.client.Pipeline, submission: Submission, plan: _Plan
+    ) -> int | None:
+        keys = self.keys
+        article_id = submission.article_id
+        article_key = keys.article(article_id)
+        status = "deleted" if plan.outcome == "deleted" or plan.deleted else "published"
+        fields: RedisFields = {
+            "seq": max(submission.seq, plan.stored_seq),
+            "status": status,
+            "error": "",
+        }
+        pipe.hset(
+            keys.submission(submission.id),
+            mapping={
+                "status": "done",
+                "result": plan.outcome,
+                "version": plan.version,
+            },
+        )
+        pipe.zrem(keys.pending, submission.id)
+        if plan.outcome == "superseded":
+            pipe.hset(article_key, mapping={"status": plan.current_status or status})
+            return None
+        if plan.outcome == "unchanged":
+            pipe.hset(article_key, mapping=fields)
+            return None
+        assert plan.document is not None or plan.outcome == "deleted"
+        fields |= {
+            "version": plan.version,
+            "content_hash": plan.content_hash,
+            "deleted": int(plan.deleted),
+        }
+        if plan.document is not None:
+            fields["doc"] = plan.document
+            pipe.hset(keys.versions(article_id), str(plan.version), plan.document)
+        pipe.hset(article_key, mapping=fields)
+        pipe.rpush(keys.history(article_id), json.dumps(plan.history_entry))
+        if plan.deleted:
+            pipe.zrem(keys.articles, article_id)
+        else:
+            pipe.zadd(keys.articles, {article_id: plan.published_ts})
+        if plan.dirty_feeds:
+            pipe.sadd(keys.feeds_dirty, *plan.dirty_feeds)
+        event: RedisFields = dict(plan.event)
+        pipe.xadd(keys.events, event, maxlen=_EVENTS_MAXLEN, approximate=True)
+        return len(pipe.command_stack) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a commit will write, decided from the current state."""
+
+    outcome: Outcome
+    version: int
+    stored_seq: int
+    current_status: str | None = None
+    changed: tuple[str, ...] = ()
+    document: str | None = None
+    content_hash: str = ""
+    deleted: bool = False
+    published_ts: float = 0.0
+    dirty_feeds: tuple[str, ...] = ()
+    history_entry: dict[str, object] = field(default_factory=dict)
+    event: dict[str, str | int] = field(default_factory=dict)
+
+
+def _already_committed(pipe: redis.client.Pipeline, submission_key: str) -> CommitResult | None:
+    status, result, version = pipe.hmget(submission_key, ["status", "result", "version"])
+    if status != b"done" or result is None:
+        return None
+    outcome: Outcome = _text(result)  # type: ignore[assignment]
+    return CommitResult(outcome, int(version or 0))
+
+
+def _plan(
+    submission: Submission, article: Article | None, state: dict[str, str], now: float
+) -> _Plan:
+    stored_seq = int(state.get("seq", 0))
+    version = int(state.get("version", 0))
+    deleted = state.get("deleted") == "1"
+    old = Article.from_json(state["doc"]) if state.get("doc") else None
+    if submission.seq < stored_seq:
+        return _Plan("superseded", version, stored_seq, current_status=state.get("status"))
+    if submission.kind == "delete":
+        if old is None or deleted:
+            return _Plan("unchanged", version, stored_seq)
+        return _change(
+            outcome="deleted", submission=submission, article=old, old=old,
+            version=version + 1, now=now, deleted=True,
+        )  # fmt: skip
+    assert article is not None
+    if old is not None and not deleted and old.content_hash == article.content_hash:
+        return _Plan("unchanged", version, stored_seq)
+    stamped = _stamp(article, old, submission.received_at)
+    outcome: Outcome = "published" if old is None or deleted else "updated"
+    return _change(
+        outcome=outcome, submission=submission, article=stamped, old=old,
+        version=version + 1, now=now, deleted=False,
+    )  # fmt: skip
+
+
+def _stamp(article: Article, old: Article | None, received_at: float) -> Article:
+    """Fill published/updated from the submission time when the input did not give them."""
+    received = datetime.fromtimestamp(received_at, UTC)
+    published = article.published or (old.published if old else None) or received
+    updated = article.updated or (received if old is not None else published)
+    return msgspec.structs.replace(article, published=published, updated=max(updated, published))
+
+
+def _change(
+    *,
+    outcome: Outcome,
+    submission: Submission,
+    article: Article,
+    old: Article | None,
+    version: int,
+    now: float,
+    deleted: bool,
+) -> _Plan:
+    changed = compare(old, article).changed_sections if outcome == "updated" and old else ()
+    at = datetime.fromtimestamp(now, UTC).isoformat()
+    event_type = EVENT_TYPES[outcome]
+    history_entry: dict[str, object] = {
+        "version": version,
+        "event": event_type,
+        "content_hash": article.content_hash,
+        "at": at,
+        "changed_sections": list(changed),
+        "submission": submission.id,
+    }
+    event: dict[str, str | int] = {
+        "type": event_type,
+        "article_id": submission.article_id,
+        "version": version,
+        "seq": submission.seq,
+        "submission": submission.id,
+        "at": at,
+        "changed_sections": json.dumps(list(changed), ensure_ascii=False),
+    }
+    published = article.published or datetime.fromtimestamp(submission.received_at, UTC)
+    return _Plan(
+        outcome=outcome,
+        version=version,
+        stored_seq=submission.seq,
+        changed=changed,
+        document=article.to_json(),
+        content_hash=article.content_hash,
+        deleted=deleted,
+        published_ts=published.timestamp(),
+        dirty_feeds=feeds_of(article, old),
+        history_entry=history_entry,
+        event=event,
+    )
+
+
+def feeds_of(*articles: Article | None) -> tuple[str, ...]:
+    """The feeds an article (in any of its versions) appears in."""
+    found = {"main"}
+    for article in articles:
+        if article is None:
+            continue
+        found.update(f"author:{slugify(author)}" for author in article.authors if slugify(author))
+        found.update(f"tag:{slugify(tag)}" for tag in article.tags if slugify(tag))
+    return tuple(sorted(found))

@@ -1,0 +1,57 @@
+"""Celery tasks: thin adapters that load, call the core, save and enqueue.
+
+Task names are explicit and stable (other tools and queued messages refer to them);
+arguments are ids or small JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cache
+
+import redis
+from celery import shared_task
+
+from config.settings import Settings
+from worker.connection import redis_client
+from worker.ingest import process_submission
+from worker.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def _store() -> Store:
+    return Store(redis_client(_settings(), health_check_interval=30))
+
+
+@shared_task(
+    name="syndicate.ingest",
+    autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=None,
+)
+def ingest(submission_id: str) -> dict[str, object]:
+    """Parse, normalize, summarize and store one submitted article."""
+    result = process_submission(_store(), submission_id, _settings().core, now=time.time())
+    return result.as_dict()
+
+
+@shared_task(name="syndicate.requeue_stalled")
+def requeue_stalled() -> int:
+    """Re-enqueue submissions accepted but not processed in time (e.g. a lost message)."""
+    settings = _settings()
+    now = time.time()
+    stalled = _store().stalled(older_than=now - 2 * settings.visibility_timeout, now=now)
+    for submission_id in stalled:
+        ingest.delay(submission_id)
+    if stalled:
+        log.warning("re-enqueued %d stalled submissions", len(stalled))
+    return len(stalled)

@@ -1,0 +1,91 @@
+"""The body of ``syndicate up``: start Redis if needed, then supervise everything."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from config.settings import Settings
+from worker.connection import embedded_for, redis_url
+from worker.supervisor import Supervisor, standard_children
+
+log = logging.getLogger("syndicate.up")
+
+
+def api_tokens(settings: Settings) -> tuple[str, ...]:
+    """The configured tokens, or a generated development token kept in the data directory."""
+    if settings.api_tokens:
+        return settings.api_tokens
+    path = settings.data_dir / "api-token"
+    if path.exists():
+        return (path.read_text().strip(),)
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return (token,)
+
+
+def run_up(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    concurrency: int,
+    io_threads: int,
+    queues: list[str],
+    beat: bool,
+    ingest_paths: list[str],
+) -> int:
+    """Run the whole service in the foreground until SIGINT/SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded = embedded_for(settings)
+    if embedded is not None:
+        embedded.start()
+    try:
+        tokens = api_tokens(settings)
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url(settings),
+            "SYNDICATE_API_TOKENS": ",".join(tokens),
+        }
+        env["SYNDICATE_DATA_DIR"] = str(settings.data_dir.resolve())
+        children = standard_children(
+            host=host, port=port, concurrency=concurrency, io_threads=io_threads,
+            queues=queues, data_dir=str(settings.data_dir.resolve()), beat=beat,
+        )  # fmt: skip
+        _announce(settings, host, port)
+        if ingest_paths:
+            threading.Thread(
+                target=_ingest_when_ready, args=(settings, env, ingest_paths), daemon=True
+            ).start()
+        return Supervisor(children, env).run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _announce(settings: Settings, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    token_note = (
+        "from SYNDICATE_API_TOKENS" if settings.api_tokens
+        else f"development token in {settings.data_dir / 'api-token'}"
+    )  # fmt: skip
+    log.info("API: %s/v1/articles  docs: %s/docs  OpenAPI: %s/openapi.json", base, base, base)
+    log.info("API token: %s; Redis: %s", token_note, redis_url(settings))
+
+
+def _ingest_when_ready(settings: Settings, env: dict[str, str], paths: list[str]) -> None:
+    from worker.ingest_cli import submit_paths  # noqa: PLC0415
+
+    time.sleep(1.0)
+    child_settings = Settings.from_env(env)
+    try:
+        submit_paths(child_settings, [Path(path) for path in paths], format_=None)
+    except Exception:
+        log.exception("could not submit the example articles")
