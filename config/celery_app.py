@@ -29,6 +29,7 @@ IO_QUEUES = (QUEUE_DELIVER,)
 TASK_ROUTES = {
     "syndicate.ingest": {"queue": QUEUE_INGEST},
     "syndicate.requeue_stalled": {"queue": QUEUE_INGEST},
+    "syndicate.ping": {"queue": QUEUE_INGEST},
     "syndicate.publish*": {"queue": QUEUE_PUBLISH},
     "syndicate.deliver*": {"queue": QUEUE_DELIVER},
 }

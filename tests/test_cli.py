@@ -52,7 +52,7 @@ def test_parse_from_stdin_with_an_explicit_format() -> None:
     [
         (b"", b"empty"),
         (b"  \n \t\n", b"whitespace"),
-        (b"\x00\x01\x02binary", b"binary"),
+        (b"\x00\x01\x02binary\x00\x00", b"binary"),
         (b"Title\nok\n\xc3\x28", b"line 3: not valid UTF-8"),
         (b"word " * 200, b"line 1: no title"),
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from worker.core.pipeline import parse_article
@@ -10,7 +12,7 @@ BASE = """The Glass Orchard (2012): Ending Explained
 Why the orchard burns, and who lit it.
 Release Year: 2012
 Rating: 8.1/10
-Author: Noor Haddad
+Author: Noor Haddád
 Quick Recap
 Elena inherits an orchard of glass trees and a debt she "cannot repay".
 Her brother says the trees were never hers — they belong to the town.
@@ -32,7 +34,7 @@ COSMETIC = [
     pytest.param(BASE.replace("The Ending\n", "The ending\n\n"), id="heading-case-blank-line"),
     pytest.param(BASE.replace("\n", "\n\n"), id="blank-lines"),
     pytest.param("\ufeff" + BASE, id="bom"),
-    pytest.param(BASE.replace("Elena", "Ele\u0301na".replace("e\u0301", "é")), id="nfc-noop"),
+    pytest.param(unicodedata.normalize("NFD", BASE), id="decomposed-accents"),
 ]
 
 SEMANTIC = [
@@ -40,7 +42,7 @@ SEMANTIC = [
     pytest.param(BASE.replace("silence.", "silence!"), id="punctuation"),
     pytest.param(BASE.replace("Quick Recap", "Short Recap"), id="heading-word"),
     pytest.param(BASE.replace("8.1/10", "8.2/10"), id="rating"),
-    pytest.param(BASE.replace("Noor Haddad", "Noor Hadad"), id="author"),
+    pytest.param(BASE.replace("Noor Haddád", "Noor Hadad"), id="author"),
     pytest.param(BASE.replace("Why the orchard", "Why this orchard"), id="description"),
     pytest.param(BASE.replace("Elena inherits", "elena inherits"), id="paragraph-case"),
 ]

@@ -190,8 +190,9 @@ def test_boilerplate_and_fragments_are_skipped() -> None:
         "The city zoo welcomed two red panda cubs born in late June to a pair from Nepal. "
         "Keepers say the cubs are healthy and will meet visitors for the first time in autumn."
     )
-    # junk is left out even when that leaves the summary short
-    assert summarize(text, sentences=3) == split_sentences(text)[2:]
+    # junk is never preferred, and only fills what the other sentences cannot
+    assert summarize(text, sentences=2) == split_sentences(text)[2:]
+    assert len(summarize(text, sentences=3)) == 3
 
 
 def test_only_fragments_still_give_a_summary() -> None:

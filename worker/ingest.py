@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import redis
+
 from worker.core.errors import InputError
 from worker.core.options import CoreOptions
 from worker.core.pipeline import parse_article
-from worker.store import Store
+from worker.store import Store, Submission
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,20 @@ def process_submission(
             submission.version, error=submission.error,
         )  # fmt: skip
     store.mark_processing(submission)
+    try:
+        return _process(store, submission, options, now=now)
+    except (redis.ConnectionError, redis.TimeoutError):
+        raise  # transient: the task is retried and the submission stays pending
+    except Exception as error:
+        # A crash must not leave the submission "processing" forever: record it as
+        # failed (raw input kept, retryable) and let Celery log the traceback.
+        store.fail(submission, f"internal error: {type(error).__name__}: {error}")
+        raise
+
+
+def _process(
+    store: Store, submission: Submission, options: CoreOptions, *, now: float
+) -> IngestResult:
     article = None
     if submission.kind == "upsert":
         try:

@@ -64,6 +64,7 @@ class Submission:
     result: str | None = None
     version: int = 0
     error: str | None = None
+    done_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,7 @@ class Store:
             result=get("result") or None,
             version=int(get("version") or 0),
             error=get("error") or None,
+            done_at=float(get("done_at")) if get("done_at") else None,
         )
 
     def mark_processing(self, submission: Submission) -> None:
@@ -253,7 +255,7 @@ class Store:
                     current = as_text_fields(pipe.hgetall(article_key))
                     plan = _plan(submission, article, current, now)
                     pipe.multi()
-                    event_index = self._write(pipe, submission, plan)
+                    event_index = self._write(pipe, submission, plan, now)
                     results = pipe.execute()
                     event_id = results[event_index] if event_index is not None else None
                     return CommitResult(
@@ -266,7 +268,7 @@ class Store:
                     continue
 
     def _write(
-        self, pipe: redis.client.Pipeline, submission: Submission, plan: _Plan
+        self, pipe: redis.client.Pipeline, submission: Submission, plan: _Plan, now: float
     ) -> int | None:
         keys = self.keys
         article_id = submission.article_id
@@ -283,6 +285,7 @@ class Store:
                 "status": "done",
                 "result": plan.outcome,
                 "version": plan.version,
+                "done_at": repr(now),
             },
         )
         pipe.zrem(keys.pending, submission.id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celery import Celery
 
@@ -44,6 +44,8 @@ class Submitter:
         self.store = store
         self.settings = settings
         self._enqueue = enqueue
+        # Validation needs no summaries; the worker computes them.
+        self._validation = replace(settings.core, summaries=False)
 
     @classmethod
     def from_settings(
@@ -73,7 +75,7 @@ class Submitter:
         now = time.time()
         try:
             parsed = parse_article(
-                data, format=format, content_type=content_type, options=self.settings.core
+                data, format=format, content_type=content_type, options=self._validation
             )
         except InputError as error:
             self.store.record_rejected(

@@ -55,3 +55,11 @@ def requeue_stalled() -> int:
     if stalled:
         log.warning("re-enqueued %d stalled submissions", len(stalled))
     return len(stalled)
+
+
+@shared_task(name="syndicate.ping")
+def ping(counter_key: str | None = None) -> str:
+    """Do nothing but count: a liveness probe and the no-op ceiling of the benchmarks."""
+    if counter_key:
+        _store().client.incr(counter_key)
+    return "pong"

@@ -87,10 +87,14 @@ def _clean_sections(
             continue
         if not paragraphs:
             empty.append(draft)
-        summary = section_summary(
-            paragraphs,
-            max_chars=options.section_summary_chars,
-            sentences=options.section_summary_sentences,
+        summary = (
+            section_summary(
+                paragraphs,
+                max_chars=options.section_summary_chars,
+                sentences=options.section_summary_sentences,
+            )
+            if options.summaries
+            else ""
         )
         sections.append(Section(heading=heading, paragraphs=paragraphs, summary=summary))
     _warn_about_sections(sections, empty, warnings)
@@ -131,10 +135,14 @@ def _assemble(
     slug = slugify(fields.slug or title) or _fallback_slug(title)
     words = _count_words(description, sections)
     paragraphs = [section.paragraphs for section in sections]
-    summary = article_summary(
-        paragraphs,
-        sentences=options.article_summary_sentences,
-        max_chars=options.article_summary_chars,
+    summary = (
+        article_summary(
+            paragraphs,
+            sentences=options.article_summary_sentences,
+            max_chars=options.article_summary_chars,
+        )
+        if options.summaries
+        else ""
     )
     return Article(
         id=_article_id(fields.id, slug),

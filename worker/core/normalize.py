@@ -94,11 +94,19 @@ def _decode_unicode(data: bytes) -> str:
 
 
 def _reject_binary(data: bytes) -> None:
+    """Refuse data that is a file format or mostly control bytes.
+
+    A stray NUL or escape sequence in otherwise readable text is not binary: it is
+    removed by :func:`clean_inline` with a warning.
+    """
     head = data[:4096]
-    if head.startswith(_MAGIC_BINARY) or b"\x00" in head:
-        raise InputError("binary", "the input looks like a binary file, not text")
+    nuls = head.count(0)
     controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\x0c")
-    if controls * 20 > len(head):
+    if (
+        head.startswith(_MAGIC_BINARY)
+        or nuls >= 3
+        or (controls >= 8 and controls * 10 > len(head))
+    ):
         raise InputError("binary", "the input looks like a binary file, not text")
 
 

@@ -16,7 +16,7 @@ Selection is greedy by score. A sentence is skipped when it would be redundant w
 one already picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its
 content words), or when it is junk: a fragment of fewer than ``MIN_WORDS`` words, a
 run-on of more than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here",
-"all rights reserved", ...) or a byline. Junk is only used when the text has nothing else.
+"all rights reserved", ...) or a byline. Junk only fills what other sentences cannot.
 
 Parameters (position weight and decay, the minimum length, the overlap limit) were
 chosen from a handful of round values each by ROUGE on a 100-article news sample
@@ -100,9 +100,10 @@ def summarize_sentences(
         for index, centrality in enumerate(_centrality(pool))
     ]
     ranked = sorted(range(len(pool)), key=lambda index: (-scores[index], index))
-    chosen = _select(pool, ranked, sentences, max_chars, skip_junk=True)
-    if not chosen and all(sentence.is_junk for sentence in pool):
-        chosen = _select(pool, ranked, sentences, max_chars, skip_junk=False)
+    # Junk sentences only fill what the others cannot.
+    preferred = [index for index in ranked if not pool[index].is_junk]
+    fallback = [index for index in ranked if pool[index].is_junk]
+    chosen = _select(pool, preferred + fallback, sentences, max_chars)
     return [pool[index].text for index in sorted(chosen)]
 
 
@@ -217,18 +218,14 @@ def _select(
     ranked: list[int],
     limit: int,
     max_chars: int | None,
-    *,
-    skip_junk: bool,
 ) -> list[int]:
-    """Positions of the best sentences that fit, skipping redundant (and maybe junk) ones."""
+    """Positions of the first sentences in ``ranked`` that fit and are not redundant."""
     chosen: list[int] = []
     length = -1  # joined length: one separating space per sentence after the first
     for index in ranked:
         sentence = pool[index]
         new_length = length + 1 + len(sentence.text)
         if max_chars is not None and new_length > max_chars:
-            continue
-        if skip_junk and sentence.is_junk:
             continue
         if any(_redundant(sentence, pool[previous]) for previous in chosen):
             continue

@@ -77,10 +77,10 @@ def _read_sections(body: list[Line], blank_after: set[int]) -> list[DraftSection
     sections: list[DraftSection] = []
     current: DraftSection | None = None
     continues = False
-    for line in body:
+    for index, line in enumerate(body):
         if continues and current is not None:
             current.paragraphs[-1] += " " + line.text
-        elif looks_like_heading(line.text):
+        elif _is_heading(line, body[index + 1] if index + 1 < len(body) else None, blank_after):
             current = DraftSection(line.text, line=line.number)
             sections.append(current)
             continues = False
@@ -92,3 +92,15 @@ def _read_sections(body: list[Line], blank_after: set[int]) -> list[DraftSection
             current.paragraphs.append(line.text)
         continues = not ends_sentence(line.text) and line.number not in blank_after
     return sections
+
+
+def _is_heading(line: Line, following: Line | None, blank_after: set[int]) -> bool:
+    """Heading-shaped, and not the first line of a hard-wrapped paragraph."""
+    if not looks_like_heading(line.text):
+        return False
+    wrapped = (
+        following is not None
+        and line.number not in blank_after
+        and following.text[:1].islower()
+    )
+    return not wrapped

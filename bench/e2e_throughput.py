@@ -1,0 +1,158 @@
+"""End-to-end ingest throughput and latency through real Redis and real Celery workers.
+
+In one run, against a private embedded Redis and one prefork worker (``-c`` = cores):
+
+1. the ceiling: N no-op tasks (``syndicate.ping``, which only INCRs a counter) enqueued
+   as fast as possible; tasks/s from first enqueue to last executed;
+2. throughput: N articles submitted with the Python API (validate, store raw, enqueue)
+   as fast as possible; articles/s from first submit to last stored;
+3. latency: articles submitted at a fixed rate (default 50/s); p50/p99 of
+   stored-time minus accepted-time.
+
+Target: throughput >= 0.4x the ceiling; p99 < 250 ms at 50 articles/s.
+
+    .venv/bin/python bench/e2e_throughput.py [--articles 2000] [--rate 50] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from config.celery_app import create_app  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from worker.embedded_redis import EmbeddedRedis  # noqa: E402
+from worker.submit import Submitter  # noqa: E402
+
+PARAGRAPHS = [
+    "The ferry leaves before dawn, and the harbour is still dark when the engines start.",
+    "Nobody on deck admits to knowing the captain, though everyone has heard the stories.",
+    "By noon the fog has closed in, and the radio answers only with static and old songs.",
+    "The cook keeps a ledger of every meal, which later proves to be the only honest record.",
+]
+
+
+def article(index: int, run: str) -> bytes:
+    body = "\n".join(
+        f"Part {part}\n" + " ".join(PARAGRAPHS[(index + part + k) % 4] for k in range(3))
+        for part in range(1, 6)
+    )
+    return (
+        f"Crossing {run} Number {index}\nA short feature for the benchmark.\n"
+        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\nAuthor: Writer {index % 7}\n"
+        f"{body}\n"
+    ).encode()
+
+
+def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", "ingest",
+         "-P", "prefork", "-c", str(concurrency), "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def wait_for(predicate: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the worker")
+        time.sleep(0.005)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
+    options = parser.parse_args(argv)
+
+    server = EmbeddedRedis(Path(f"/tmp/syn-bench-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
+    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
+           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+    submitter = Submitter.from_settings(settings, app)
+    client = submitter.store.client
+    worker = start_worker(env, options.concurrency)
+    try:
+        warm = f"bench:warm:{uuid.uuid4().hex}"
+        app.send_task("syndicate.ping", args=[warm])
+        wait_for(lambda: client.get(warm) == b"1", 60)
+
+        counter = f"bench:noop:{uuid.uuid4().hex}"
+        n = options.articles
+        start = time.perf_counter()
+        for _ in range(n):
+            app.send_task("syndicate.ping", args=[counter])
+        wait_for(lambda: int(client.get(counter) or 0) >= n, 600)
+        ceiling = n / (time.perf_counter() - start)
+
+        run = uuid.uuid4().hex[:6]
+        bodies = [article(index, run) for index in range(n)]
+        start = time.perf_counter()
+        accepted = [submitter.submit(body) for body in bodies]
+        submitted = time.perf_counter() - start
+        last = accepted[-1].submission_id
+        wait_for(lambda: _done(submitter, last), 600)
+        wait_for(lambda: all(_done(submitter, item.submission_id) for item in accepted[-50:]), 600)
+        throughput = n / (time.perf_counter() - start)
+        outcomes = {submitter.store.submission(item.submission_id).result for item in accepted}  # type: ignore[union-attr]
+
+        latencies = _paced(submitter, options.rate, options.seconds, run)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        server.stop()
+
+    ratio = throughput / ceiling
+    p50 = statistics.median(latencies) * 1000
+    p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+    print(f"machine: {os.cpu_count()} cores; worker: prefork -c {options.concurrency}; Redis: embedded, Unix socket")
+    print(f"no-op ceiling:      {ceiling:8.1f} tasks/s    ({n} syndicate.ping tasks)")
+    print(f"ingest throughput:  {throughput:8.1f} articles/s ({n} articles, submit alone {n / submitted:.0f}/s; outcomes {sorted(outcomes)})")
+    print(f"ratio:              {ratio:8.2f}x the ceiling (target >= 0.40)")
+    print(f"latency at {options.rate:.0f}/s:   p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} articles (target p99 < 250 ms)")
+    print(("met" if ratio >= 0.4 else "MISSED") + ": throughput target")
+    print(("met" if p99 < 250 else "MISSED") + ": latency target")
+    return 0
+
+
+def _done(submitter: Submitter, submission_id: str) -> bool:
+    submission = submitter.store.submission(submission_id)
+    return submission is not None and submission.status in ("done", "failed")
+
+
+def _paced(submitter: Submitter, rate: float, seconds: float, run: str) -> list[float]:
+    count = int(rate * seconds)
+    interval = 1.0 / rate
+    accepted = []
+    start = time.perf_counter()
+    for index in range(count):
+        target = start + index * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        accepted.append(submitter.submit(article(100_000 + index, run + "p")))
+    wait_for(lambda: all(_done(submitter, item.submission_id) for item in accepted[-20:]), 120)
+    latencies = []
+    for item in accepted:
+        submission = submitter.store.submission(item.submission_id)
+        assert submission is not None and submission.done_at is not None
+        latencies.append(submission.done_at - submission.received_at)
+    return latencies
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
