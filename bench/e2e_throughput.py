@@ -48,7 +48,8 @@ def article(index: int, run: str) -> bytes:
     )
     return (
         f"Crossing {run} Number {index}\nA short feature for the benchmark.\n"
-        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\nAuthor: Writer {index % 7}\n"
+        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\n"
+        f"Author: Writer {index % 7}\n"
         f"{body}\n"
     ).encode()
 
@@ -119,11 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     ratio = throughput / ceiling
     p50 = statistics.median(latencies) * 1000
     p99 = statistics.quantiles(latencies, n=100)[98] * 1000
-    print(f"machine: {os.cpu_count()} cores; worker: prefork -c {options.concurrency}; Redis: embedded, Unix socket")
+    cores, workers = os.cpu_count(), options.concurrency
+    print(f"machine: {cores} cores; worker: prefork -c {workers}; Redis: embedded, Unix socket")
     print(f"no-op ceiling:      {ceiling:8.1f} tasks/s    ({n} syndicate.ping tasks)")
-    print(f"ingest throughput:  {throughput:8.1f} articles/s ({n} articles, submit alone {n / submitted:.0f}/s; outcomes {sorted(outcomes)})")
+    print(
+        f"ingest throughput:  {throughput:8.1f} articles/s ({n} articles; submitting alone "
+        f"{n / submitted:.0f}/s; outcomes {sorted(map(str, outcomes))})"
+    )
     print(f"ratio:              {ratio:8.2f}x the ceiling (target >= 0.40)")
-    print(f"latency at {options.rate:.0f}/s:   p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} articles (target p99 < 250 ms)")
+    print(
+        f"latency at {options.rate:.0f}/s:   p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"over {len(latencies)} articles (target p99 < 250 ms)"
+    )
     print(("met" if ratio >= 0.4 else "MISSED") + ": throughput target")
     print(("met" if p99 < 250 else "MISSED") + ": latency target")
     return 0

@@ -7,7 +7,7 @@ agree. redis-py and kombu spell Unix sockets differently (``unix://`` and
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 
@@ -32,7 +32,11 @@ def broker_url(settings: Settings) -> str:
     url = redis_url(settings)
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        query = f"?{parts.query}" if parts.query else ""
+        # kombu takes the database of a socket connection from ``virtual_host``.
+        pairs = [
+            ("virtual_host" if key == "db" else key, value) for key, value in parse_qsl(parts.query)
+        ]
+        query = f"?{urlencode(pairs)}" if pairs else ""
         return f"redis+socket://{parts.path}{query}"
     return url
 

@@ -1,4 +1,4 @@
-"""``syndicate up`` as a newcomer runs it: embedded Redis, workers, beat, API; restarts; clean stop."""
+"""``syndicate up`` as a newcomer runs it: embedded Redis, workers, beat, API, clean stop."""
 
 from __future__ import annotations
 
@@ -33,16 +33,16 @@ def test_up_serves_restarts_a_dead_child_and_stops_cleanly() -> None:
         )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
     try:
-        wait_until(lambda: _answers(client, "/v1/articles/everwinter-2019-ending-explained"), 60, 0.2)
-        record = client.get("/v1/articles/everwinter-2019-ending-explained").json()
-        assert record["status"] == "published"
+        example = "/v1/articles/everwinter-2019-ending-explained"
+        wait_until(lambda: _published(client, example), 60, 0.2)
 
         token = (data_dir / "api-token").read_text().strip()
         assert client.post("/v1/articles", content=b"T\nD.\n").status_code == 401
 
-        cpu_worker = _child(up.pid, "worker -Q ingest,publish")
+        marker = "worker -Q ingest,publish"
+        cpu_worker = _child(up.pid, marker)
         cpu_worker.send_signal(signal.SIGKILL)
-        wait_until(lambda: _child_or_none(up.pid, "worker -Q ingest,publish") not in (None, cpu_worker), 30)
+        wait_until(lambda: _child_or_none(up.pid, marker) not in (None, cpu_worker), 30)
 
         title = f"After The Restart {uuid.uuid4().hex[:6]}"
         posted = client.post(
@@ -58,7 +58,7 @@ def test_up_serves_restarts_a_dead_child_and_stops_cleanly() -> None:
         up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=60) == 0
         time.sleep(0.5)
-        assert [process.pid for process in descendants if process.is_running() and process.status() != psutil.STATUS_ZOMBIE] == []
+        assert [process.pid for process in descendants if _alive(process)] == []
         assert not EmbeddedRedis(data_dir).ping()
         log_text = log_path.read_text()
         assert "restarting in" in log_text
@@ -70,10 +70,18 @@ def test_up_serves_restarts_a_dead_child_and_stops_cleanly() -> None:
             up.wait()
 
 
-def _answers(client: httpx.Client, path: str) -> bool:
+def _published(client: httpx.Client, path: str) -> bool:
     try:
-        return client.get(path).status_code == 200 and client.get(path).json()["status"] == "published"
+        response = client.get(path)
     except httpx.TransportError:
+        return False
+    return response.status_code == 200 and response.json()["status"] == "published"
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
