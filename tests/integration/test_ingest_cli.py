@@ -27,9 +27,8 @@ def test_ingest_a_directory_and_wait_for_the_table(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     for index in range(12):
-        (tmp_path / f"article-{index}.md").write_text(
-            f"# Ridge Line {tag} {index}\n\nA description.\n\n## The Climb\n\nThey climb at night.\n"
-        )
+        body = "A description.\n\n## The Climb\n\nThey climb at night.\n"
+        (tmp_path / f"article-{index}.md").write_text(f"# Ridge Line {tag} {index}\n\n{body}")
     (tmp_path / "notes.bin").write_bytes(b"\x00\x01 not an article")  # not an article suffix
     done = run_ingest(redis_service, str(tmp_path), "--wait")
     assert done.returncode == 0, done.stderr
