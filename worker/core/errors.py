@@ -22,6 +22,7 @@ InputProblem = Literal[
     "invalid_json",
     "invalid_field",
     "too_many_sections",
+    "too_complex",
     "unknown_format",
 ]
 

@@ -102,11 +102,7 @@ def _reject_binary(data: bytes) -> None:
     head = data[:4096]
     nuls = head.count(0)
     controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\x0c")
-    if (
-        head.startswith(_MAGIC_BINARY)
-        or nuls >= 3
-        or (controls >= 8 and controls * 10 > len(head))
-    ):
+    if head.startswith(_MAGIC_BINARY) or nuls >= 3 or (controls >= 8 and controls * 10 > len(head)):
         raise InputError("binary", "the input looks like a binary file, not text")
 
 

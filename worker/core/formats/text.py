@@ -99,8 +99,6 @@ def _is_heading(line: Line, following: Line | None, blank_after: set[int]) -> bo
     if not looks_like_heading(line.text):
         return False
     wrapped = (
-        following is not None
-        and line.number not in blank_after
-        and following.text[:1].islower()
+        following is not None and line.number not in blank_after and following.text[:1].islower()
     )
     return not wrapped
