@@ -296,3 +296,15 @@ def test_summarize_sentences_properties(
     positions = [candidates.index(sentence) for sentence in summary]
     assert positions == sorted(positions)
     assert summarize_sentences(candidates, sentences=count, max_chars=max_chars) == summary
+
+
+def test_summarize_article_equals_the_separate_summaries(example_bytes: bytes) -> None:
+    from worker.core.pipeline import parse_article
+    from worker.core.summarize import article_summary, summarize_article
+
+    sections = [section.paragraphs for section in parse_article(example_bytes).article.sections]
+    summaries, summary = summarize_article(
+        sections, section_chars=200, section_sentences=2, sentences=3, max_chars=600
+    )
+    assert summaries == [section_summary(p, max_chars=200, sentences=2) for p in sections]
+    assert summary == article_summary(sections, sentences=3, max_chars=600)

@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from worker.core.draft import Draft, DraftSection
 from worker.core.errors import InputError, ParseWarning
 from worker.core.fingerprint import content_hash
@@ -15,7 +17,7 @@ from worker.core.metadata import Fields, interpret
 from worker.core.model import Article, Section
 from worker.core.normalize import clean_inline, has_removable, slugify
 from worker.core.options import CoreOptions
-from worker.core.summarize import article_summary, section_summary
+from worker.core.summarize import summarize_article
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$")
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
@@ -87,16 +89,7 @@ def _clean_sections(
             continue
         if not paragraphs:
             empty.append(draft)
-        summary = (
-            section_summary(
-                paragraphs,
-                max_chars=options.section_summary_chars,
-                sentences=options.section_summary_sentences,
-            )
-            if options.summaries
-            else ""
-        )
-        sections.append(Section(heading=heading, paragraphs=paragraphs, summary=summary))
+        sections.append(Section(heading=heading, paragraphs=paragraphs))
     _warn_about_sections(sections, empty, warnings)
     return sections
 
@@ -134,16 +127,7 @@ def _assemble(
         metadata = type(metadata)(metadata.release_year, metadata.rating, cleaned_extra)
     slug = slugify(fields.slug or title) or _fallback_slug(title)
     words = _count_words(description, sections)
-    paragraphs = [section.paragraphs for section in sections]
-    summary = (
-        article_summary(
-            paragraphs,
-            sentences=options.article_summary_sentences,
-            max_chars=options.article_summary_chars,
-        )
-        if options.summaries
-        else ""
-    )
+    sections, summary = _summarized(sections, options)
     return Article(
         id=_article_id(fields.id, slug),
         slug=slug,
@@ -169,6 +153,24 @@ def _assemble(
             sections=sections,
         ),
     )
+
+
+def _summarized(sections: list[Section], options: CoreOptions) -> tuple[list[Section], str]:
+    """Sections with their summaries, and the article summary (empty when switched off)."""
+    if not options.summaries:
+        return sections, ""
+    section_summaries, summary = summarize_article(
+        [section.paragraphs for section in sections],
+        section_chars=options.section_summary_chars,
+        section_sentences=options.section_summary_sentences,
+        sentences=options.article_summary_sentences,
+        max_chars=options.article_summary_chars,
+    )
+    summarized = [
+        msgspec.structs.replace(section, summary=text)
+        for section, text in zip(sections, section_summaries, strict=True)
+    ]
+    return summarized, summary
 
 
 def _article_id(given: str | None, slug: str) -> str:

@@ -36,7 +36,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, islice
 
 from worker.core.sentences import split_sentences
 
@@ -92,7 +92,61 @@ def summarize_sentences(
     candidates: Sequence[str], *, sentences: int = 3, max_chars: int | None = None
 ) -> list[str]:
     """Same, over sentences already split."""
-    pool = [_Sentence(text) for text in candidates[:MAX_CANDIDATES] if text and not text.isspace()]
+    return [sentence.text for sentence in _pick(_pool(candidates), sentences, max_chars)]
+
+
+def section_summary(paragraphs: Sequence[str], *, max_chars: int = 320, sentences: int = 2) -> str:
+    """1–`sentences` of the section's own sentences joined by a space, at most max_chars characters.
+
+    At least one sentence when the section has any text; if even the best sentence is
+    longer than max_chars, it is cut at a word boundary and ends with '…' (total still
+    ≤ max_chars). Empty string for no text.
+    """
+    return _section_summary(_pool(_sentences_of(paragraphs)), max_chars, sentences)
+
+
+def article_summary(
+    sections_paragraphs: Sequence[Sequence[str]],
+    *,
+    sentences: int = 3,
+    max_chars: int | None = None,
+) -> str:
+    """Summary of a whole article from its sections' paragraphs (sentences joined by a space)."""
+    paragraphs = (paragraph for section in sections_paragraphs for paragraph in section)
+    pool = _pool(_sentences_of(paragraphs))
+    return " ".join(sentence.text for sentence in _pick(pool, sentences, max_chars))
+
+
+def summarize_article(
+    sections_paragraphs: Sequence[Sequence[str]],
+    *,
+    section_chars: int = 320,
+    section_sentences: int = 2,
+    sentences: int = 3,
+    max_chars: int | None = None,
+) -> tuple[list[str], str]:
+    """Every section's summary and the article's, splitting and analyzing each sentence once.
+
+    Equal to ``[section_summary(p) for p in sections]`` and ``article_summary(sections)``
+    with the same options, at about half the cost.
+    """
+    pools = [_pool(_sentences_of(paragraphs)) for paragraphs in sections_paragraphs]
+    summaries = [_section_summary(pool, section_chars, section_sentences) for pool in pools]
+    article_pool = list(islice(chain.from_iterable(pools), MAX_CANDIDATES))
+    article = " ".join(sentence.text for sentence in _pick(article_pool, sentences, max_chars))
+    return summaries, article
+
+
+def _pool(candidates: Iterable[str]) -> list[_Sentence]:
+    return [
+        _Sentence(text)
+        for text in islice(candidates, MAX_CANDIDATES)
+        if text and not text.isspace()
+    ]
+
+
+def _pick(pool: list[_Sentence], sentences: int, max_chars: int | None) -> list[_Sentence]:
+    """The best ``sentences`` of the pool that fit in ``max_chars``, in original order."""
     if sentences < 1 or not pool:
         return []
     scores = [
@@ -104,36 +158,17 @@ def summarize_sentences(
     preferred = [index for index in ranked if not pool[index].is_junk]
     fallback = [index for index in ranked if pool[index].is_junk]
     chosen = _select(pool, preferred + fallback, sentences, max_chars)
-    return [pool[index].text for index in sorted(chosen)]
+    return [pool[index] for index in sorted(chosen)]
 
 
-def section_summary(paragraphs: Sequence[str], *, max_chars: int = 320, sentences: int = 2) -> str:
-    """1–`sentences` of the section's own sentences joined by a space, at most max_chars characters.
-
-    At least one sentence when the section has any text; if even the best sentence is
-    longer than max_chars, it is cut at a word boundary and ends with '…' (total still
-    ≤ max_chars). Empty string for no text.
-    """
+def _section_summary(pool: list[_Sentence], max_chars: int, sentences: int) -> str:
     if max_chars < 1:
         return ""
-    candidates = _sentences_of(paragraphs)
-    picked = summarize_sentences(candidates, sentences=max(1, sentences), max_chars=max_chars)
+    picked = _pick(pool, max(1, sentences), max_chars)
     if picked:
-        return " ".join(picked)
-    best = summarize_sentences(candidates, sentences=1)
-    return _truncate(best[0], max_chars) if best else ""
-
-
-def article_summary(
-    sections_paragraphs: Sequence[Sequence[str]],
-    *,
-    sentences: int = 3,
-    max_chars: int | None = None,
-) -> str:
-    """Summary of a whole article from its sections' paragraphs (sentences joined by a space)."""
-    paragraphs = (paragraph for section in sections_paragraphs for paragraph in section)
-    candidates = _sentences_of(paragraphs)
-    return " ".join(summarize_sentences(candidates, sentences=sentences, max_chars=max_chars))
+        return " ".join(sentence.text for sentence in picked)
+    best = _pick(pool, 1, None)
+    return _truncate(best[0].text, max_chars) if best else ""
 
 
 class _Sentence:
