@@ -20,7 +20,6 @@ from worker.core.options import CoreOptions
 from worker.core.summarize import summarize_article
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$")
-_WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +199,9 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _count_words(description: str, sections: list[Section]) -> int:
-    total = len(_WORD.findall(description))
+    """Whitespace-separated words of the description, headings and paragraphs."""
+    total = len(description.split())
     for section in sections:
-        total += len(_WORD.findall(section.heading))
-        total += sum(len(_WORD.findall(paragraph)) for paragraph in section.paragraphs)
+        total += len(section.heading.split())
+        total += sum(len(paragraph.split()) for paragraph in section.paragraphs)
     return total

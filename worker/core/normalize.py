@@ -112,7 +112,9 @@ def clean_inline(text: str) -> str:
         text = ftfy.fix_text(text, _FTFY_CONFIG)
     text = unicodedata.normalize("NFC", text)
     text = _REMOVED.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    if "\u00a0" in text or "\u202f" in text:
+        return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # the same collapse, several times faster
 
 
 def has_removable(text: str) -> bool:
