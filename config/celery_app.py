@@ -18,7 +18,7 @@ from __future__ import annotations
 from celery import Celery
 
 from config.settings import Settings
-from worker.connection import broker_url
+from worker.connection import broker_transport_sentinel, broker_url
 
 QUEUE_INGEST = "ingest"
 QUEUE_PUBLISH = "publish"
@@ -44,6 +44,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,
             "unacked_restore_throttle": 1,
+            **broker_transport_sentinel(settings),
         },
         "task_serializer": "json",
         "result_serializer": "json",

@@ -36,6 +36,7 @@ class Settings:
     unacked_restore_interval: int = 5
     task_time_limit: int = 60
     requeue_interval: int = 30
+    sentinel_master: str = "mymaster"
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -63,6 +64,7 @@ class Settings:
             ),
             task_time_limit=env.integer("SYNDICATE_TASK_TIME_LIMIT", 60, minimum=1),
             requeue_interval=env.integer("SYNDICATE_REQUEUE_INTERVAL", 30, minimum=1),
+            sentinel_master=env.text("SYNDICATE_REDIS_SENTINEL_MASTER", "mymaster"),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),
