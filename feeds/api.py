@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 from typing import Any
 
 import kombu.exceptions
@@ -21,6 +22,7 @@ import redis
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import Settings
@@ -64,9 +66,20 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     async def submit_article(request: Request) -> JSONResponse:
         """Submit a new or updated article (JSON fields, a {format, body} envelope, or raw)."""
         body = await _read_body(request, settings.max_request_bytes)
-        data, format_, content_type = _unwrap(body, request.headers.get("content-type"))
+        content_type = request.headers.get("content-type")
         try:
-            accepted = submitter.submit(data, format=format_, content_type=content_type)
+            data, format_, inner_type = _unwrap(body, content_type)
+        except ApiError as error:
+            await run_in_threadpool(
+                submitter.store.record_rejected,
+                raw=body, error=error.message, content_type=content_type, at=time.time(),
+            )  # fmt: skip
+            raise
+        try:
+            # Parsing and Redis calls block: keep them off the event loop.
+            accepted = await run_in_threadpool(
+                submitter.submit, data, format=format_, content_type=inner_type
+            )
         except InputError as error:
             raise ApiError(
                 422, "invalid_input", str(error), problem=error.problem, line=error.line
@@ -182,7 +195,7 @@ def _unwrap(body: bytes, content_type: str | None) -> tuple[bytes, str | None, s
         return body, None, content_type
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return body, "json", content_type  # the parser reports the JSON error precisely
     if isinstance(document, dict) and set(document) == {"format", "body"}:
         format_, inner = document["format"], document["body"]

@@ -82,7 +82,7 @@ class EmbeddedRedis:
         """Start the server, or reuse the one already answering for this directory."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._start_lock():
-            if self.ping():
+            if self.ping() or self._wait_for_running_server():
                 log.info("reusing embedded Redis at %s", self.socket_path)
                 return self
             self.socket_path.unlink(missing_ok=True)
@@ -112,10 +112,29 @@ class EmbeddedRedis:
         client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1.0)
         try:
             return bool(client.ping())
+        except redis.BusyLoadingError:
+            return True  # alive, still replaying its append-only file
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return False
         finally:
             client.close()
+
+    def _wait_for_running_server(self) -> bool:
+        """A server whose pid file names a live process is slow, not gone: wait for it."""
+        try:
+            pid = int((self.data_dir / "redis.pid").read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.ping():
+                return True
+            time.sleep(0.1)
+        raise EmbeddedRedisError(
+            f"redis-server (pid {pid}) runs for {self.data_dir} but does not answer; "
+            f"see {self.data_dir / 'redis.log'}"
+        )
 
     def __enter__(self) -> EmbeddedRedis:
         return self.start()

@@ -51,20 +51,28 @@ def process_submission(
         log.warning("submission %s not found; nothing to do", submission_id)
         return IngestResult(submission_id, "", "missing", 0)
     if submission.status in ("done", "failed"):
-        return IngestResult(
-            submission.id, submission.article_id, submission.result or submission.status,
-            submission.version, error=submission.error,
-        )  # fmt: skip
-    store.mark_processing(submission)
+        return _finished(store, submission_id)
+    if not store.mark_processing(submission, now=now):
+        return _finished(store, submission_id)
     try:
         return _process(store, submission, options, now=now)
     except (redis.ConnectionError, redis.TimeoutError):
         raise  # transient: the task is retried and the submission stays pending
     except Exception as error:
         # A crash must not leave the submission "processing" forever: record it as
-        # failed (raw input kept, retryable) and let Celery log the traceback.
+        # failed (raw input kept for inspection) and let Celery log the traceback.
         store.fail(submission, f"internal error: {type(error).__name__}: {error}")
         raise
+
+
+def _finished(store: Store, submission_id: str) -> IngestResult:
+    """The recorded result of a submission another run has already finished."""
+    submission = store.submission(submission_id)
+    assert submission is not None
+    return IngestResult(
+        submission.id, submission.article_id, submission.result or submission.status,
+        submission.version, error=submission.error,
+    )  # fmt: skip
 
 
 def _process(

@@ -115,25 +115,26 @@ def run_ingest(
 ) -> int:
     """The ``ingest`` command; exit code 2 if any file was refused or failed."""
     embedded = embedded_for(settings)
-    if embedded is not None:
-        embedded.start()
-    try:
-        rows = submit_paths(settings, [Path(path) for path in paths], format_=format_)
-        if wait:
-            finished = wait_for(Submitter.from_settings(settings).store, rows, timeout)
-            print_table(rows)
-            if not finished:
-                click.echo(
-                    f"syndicate: error: timed out after {timeout:.0f}s; is a worker running?",
-                    err=True,
-                )
-                return 1
-        else:
-            for row in rows:
-                click.echo(
-                    f"{row.source}\t{row.article_id or '-'}\t{row.outcome}\t{row.error}".rstrip()
-                )
-        return 2 if any(row.outcome in ("refused", "failed") for row in rows) else 0
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    if embedded is not None and not embedded.ping():
+        click.echo(
+            f"syndicate: error: no Redis answers at {embedded.socket_path}; "
+            "start `syndicate up` first, or set REDIS_URL",
+            err=True,
+        )
+        return 2
+    rows = submit_paths(settings, [Path(path) for path in paths], format_=format_)
+    if wait:
+        finished = wait_for(Submitter.from_settings(settings).store, rows, timeout)
+        print_table(rows)
+        if not finished:
+            click.echo(
+                f"syndicate: error: timed out after {timeout:.0f}s; is a worker running?",
+                err=True,
+            )
+            return 1
+    else:
+        for row in rows:
+            click.echo(
+                f"{row.source}\t{row.article_id or '-'}\t{row.outcome}\t{row.error}".rstrip()
+            )
+    return 2 if any(row.outcome in ("refused", "failed") for row in rows) else 0

@@ -96,6 +96,8 @@ class Store:
     def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
         self.client = client
         self.keys = keys or Keys()
+        self._mark_processing = client.register_script(_MARK_PROCESSING)
+        self._fail = client.register_script(_FAIL)
 
     # -- submissions -------------------------------------------------------------
 
@@ -165,12 +167,21 @@ class Store:
             done_at=float(get("done_at")) if get("done_at") else None,
         )
 
-    def mark_processing(self, submission: Submission) -> None:
-        """The worker has started on a submission."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.submission(submission.id), "status", "processing")
-        pipe.hset(self.keys.article(submission.article_id), "status", "processing")
-        pipe.execute()
+    def mark_processing(self, submission: Submission, *, now: float) -> bool:
+        """Mark a submission as being worked on; False if it is already finished.
+
+        The article's status changes only for a submission at least as new as the
+        stored version, and the stalled-submission clock restarts.
+        """
+        started = self._mark_processing(
+            keys=[
+                self.keys.submission(submission.id),
+                self.keys.article(submission.article_id),
+                self.keys.pending,
+            ],
+            args=[submission.seq, now, submission.id],
+        )
+        return bool(started)
 
     def record_rejected(
         self, *, raw: bytes, error: str, content_type: str | None, at: float
@@ -225,18 +236,21 @@ class Store:
         document = self.client.hget(self.keys.versions(article_id), str(version))
         return Article.from_json(document) if document else None
 
-    def fail(self, submission: Submission, error: str) -> None:
-        """Record that a submission could not be processed; its raw input stays."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(
-            self.keys.submission(submission.id),
-            mapping={"status": "failed", "result": "failed", "error": error},
+    def fail(self, submission: Submission, error: str) -> bool:
+        """Record that a submission could not be processed; its raw input is kept.
+
+        A submission already committed stays committed (False is returned), and the
+        article shows the failure only if no newer submission has been stored.
+        """
+        failed = self._fail(
+            keys=[
+                self.keys.submission(submission.id),
+                self.keys.article(submission.article_id),
+                self.keys.pending,
+            ],
+            args=[submission.seq, error, submission.id],
         )
-        pipe.zrem(self.keys.pending, submission.id)
-        pipe.hset(
-            self.keys.article(submission.article_id), mapping={"status": "failed", "error": error}
-        )
-        pipe.execute()
+        return bool(failed)
 
     def commit(
         self, submission: Submission, article: Article | None, *, now: float
@@ -273,10 +287,9 @@ class Store:
         keys = self.keys
         article_id = submission.article_id
         article_key = keys.article(article_id)
-        status = "deleted" if plan.outcome == "deleted" or plan.deleted else "published"
         fields: RedisFields = {
             "seq": max(submission.seq, plan.stored_seq),
-            "status": status,
+            "status": plan.status,
             "error": "",
         }
         pipe.hset(
@@ -290,7 +303,7 @@ class Store:
         )
         pipe.zrem(keys.pending, submission.id)
         if plan.outcome == "superseded":
-            pipe.hset(article_key, mapping={"status": plan.current_status or status})
+            pipe.hset(article_key, mapping={"status": plan.status})
             return None
         if plan.outcome == "unchanged":
             pipe.hset(article_key, mapping=fields)
@@ -324,7 +337,7 @@ class _Plan:
     outcome: Outcome
     version: int
     stored_seq: int
-    current_status: str | None = None
+    status: str = "published"
     changed: tuple[str, ...] = ()
     document: str | None = None
     content_hash: str = ""
@@ -335,9 +348,33 @@ class _Plan:
     event: dict[str, str | int] = field(default_factory=dict)
 
 
+# KEYS: submission, article, pending. ARGV: seq, now, submission id.
+_MARK_PROCESSING = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'done' or status == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'processing')
+local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if tonumber(ARGV[1]) >= stored then redis.call('HSET', KEYS[2], 'status', 'processing') end
+redis.call('ZADD', KEYS[3], 'XX', ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: submission, article, pending. ARGV: seq, error, submission id.
+_FAIL = """
+if redis.call('HGET', KEYS[1], 'status') == 'done' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'result', 'failed', 'error', ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[3])
+local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if tonumber(ARGV[1]) >= stored then
+  redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[2])
+end
+return 1
+"""
+
+
 def _already_committed(pipe: redis.client.Pipeline, submission_key: str) -> CommitResult | None:
     status, result, version = pipe.hmget(submission_key, ["status", "result", "version"])
-    if status != b"done" or result is None:
+    if status not in (b"done", b"failed") or result is None:
         return None
     outcome: Outcome = _text(result)  # type: ignore[assignment]
     return CommitResult(outcome, int(version or 0))
@@ -351,10 +388,10 @@ def _plan(
     deleted = state.get("deleted") == "1"
     old = Article.from_json(state["doc"]) if state.get("doc") else None
     if submission.seq < stored_seq:
-        return _Plan("superseded", version, stored_seq, current_status=state.get("status"))
+        return _Plan("superseded", version, stored_seq, status=_stored_status(state))
     if submission.kind == "delete":
         if old is None or deleted:
-            return _Plan("unchanged", version, stored_seq)
+            return _Plan("unchanged", version, stored_seq, status=_stored_status(state))
         return _change(
             outcome="deleted", submission=submission, article=old, old=old,
             version=version + 1, now=now, deleted=True,
@@ -368,6 +405,15 @@ def _plan(
         outcome=outcome, submission=submission, article=stamped, old=old,
         version=version + 1, now=now, deleted=False,
     )  # fmt: skip
+
+
+def _stored_status(state: dict[str, str]) -> str:
+    """The status that describes what is stored, for outcomes that store nothing."""
+    if state.get("deleted") == "1":
+        return "deleted"
+    if state.get("doc"):
+        return "published"
+    return "failed" if state.get("error") else "queued"
 
 
 def _stamp(article: Article, old: Article | None, received_at: float) -> Article:
@@ -418,6 +464,7 @@ def _change(
         content_hash=article.content_hash,
         deleted=deleted,
         published_ts=published.timestamp(),
+        status="deleted" if deleted else "published",
         dirty_feeds=feeds_of(article, old),
         history_entry=history_entry,
         event=event,

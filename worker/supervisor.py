@@ -10,6 +10,7 @@ Redis is stopped last, after every child is gone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -135,7 +136,8 @@ class Supervisor:
                 child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop within %.0fs; killing it", child.name, _GRACE)
-                child.process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGKILL)  # the pool processes too
                 child.process.wait()
         log.info("all children stopped")
 

@@ -13,6 +13,7 @@ from functools import cache
 import redis
 from celery import shared_task
 
+from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
 from worker.connection import redis_client
 from worker.ingest import process_submission
@@ -35,7 +36,9 @@ def _store() -> Store:
     name="syndicate.ingest",
     autoretry_for=(redis.ConnectionError, redis.TimeoutError),
     retry_backoff=True,
-    retry_backoff_max=60,
+    # A retry waits in a worker unacknowledged; it must come due well within the
+    # visibility timeout (90 s) minus the time limit (60 s), or Redis redelivers it.
+    retry_backoff_max=20,
     max_retries=None,
 )
 def ingest(submission_id: str) -> dict[str, object]:
@@ -48,8 +51,11 @@ def ingest(submission_id: str) -> dict[str, object]:
 def requeue_stalled() -> int:
     """Re-enqueue submissions accepted but not processed in time (e.g. a lost message)."""
     settings = _settings()
+    store = _store()
+    if store.client.llen(QUEUE_INGEST):
+        return 0  # a backlog is still draining: its submissions are queued, not lost
     now = time.time()
-    stalled = _store().stalled(older_than=now - 2 * settings.visibility_timeout, now=now)
+    stalled = store.stalled(older_than=now - 2 * settings.visibility_timeout, now=now)
     for submission_id in stalled:
         ingest.delay(submission_id)
     if stalled:

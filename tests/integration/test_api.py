@@ -134,3 +134,22 @@ def test_openapi_document_is_served(api: httpx.Client) -> None:
     document = api.get("/openapi.json").json()
     assert "/v1/articles" in document["paths"]
     assert "/v1/articles/{article_id}" in document["paths"]
+
+
+def test_deeply_nested_json_is_422_not_500(api: httpx.Client) -> None:
+    body = b"[" * 200_000
+    response = api.post(
+        "/v1/articles", content=body, headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_bad_envelope_is_kept_in_the_rejected_stream(
+    api: httpx.Client, redis_service: object
+) -> None:
+    client: redis.Redis = redis_service.client()  # type: ignore[attr-defined]
+    before = client.xlen(Keys().rejected)
+    response = api.post("/v1/articles", json={"format": "pdf", "body": "x"}, headers=auth())
+    assert response.status_code == 422
+    assert client.xlen(Keys().rejected) == before + 1

@@ -19,7 +19,7 @@ from worker.core.normalize import clean_inline, has_removable, slugify
 from worker.core.options import CoreOptions
 from worker.core.summarize import summarize_article
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,7 @@ def _article_id(given: str | None, slug: str) -> str:
     if not _ID.match(given):
         raise InputError(
             "invalid_field",
-            "id must be 1-128 characters of letters, digits and . _ ~ : - "
+            "id must be 1-128 characters of letters, digits and . _ ~ - "
             "(starting with a letter or digit)",
         )
     return given
