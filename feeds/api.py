@@ -192,7 +192,7 @@ def _unwrap(body: bytes, content_type: str | None) -> tuple[bytes, str | None, s
     """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
-        return body, None, content_type
+        return _as_utf8(body, content_type), None, content_type
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -208,6 +208,28 @@ def _unwrap(body: bytes, content_type: str | None) -> tuple[bytes, str | None, s
             )
         return inner.encode("utf-8", "surrogatepass"), format_, None
     return body, "json", content_type
+
+
+def _as_utf8(body: bytes, content_type: str | None) -> bytes:
+    """The body re-encoded as UTF-8 when its content type names another charset."""
+    charset = ""
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if not charset or charset.replace("-", "").replace("_", "") in ("utf8", "usascii", "ascii"):
+        return body
+    try:
+        return body.decode(charset).encode("utf-8")
+    except LookupError:
+        raise ApiError(415, "unsupported_charset", f"unknown charset {charset!r}") from None
+    except UnicodeDecodeError as error:
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"the body is not valid {charset} (offset {error.start})",
+            problem="encoding",
+        ) from None
 
 
 def _record_json(record: ArticleRecord) -> dict[str, Any]:

@@ -113,6 +113,7 @@ class WorkerProcess:
             env=env,
             cwd=ROOT,
             start_new_session=True,
+            stdout=subprocess.DEVNULL,  # the start-up banner; errors still reach stderr
         )  # fmt: skip
 
     def kill(self) -> None:

@@ -153,3 +153,21 @@ def test_a_bad_envelope_is_kept_in_the_rejected_stream(
     response = api.post("/v1/articles", json={"format": "pdf", "body": "x"}, headers=auth())
     assert response.status_code == 422
     assert client.xlen(Keys().rejected) == before + 1
+
+
+def test_a_declared_charset_is_honoured(api: httpx.Client) -> None:
+    title = unique_title()
+    body = f"{title}\nUne description déjà vue.\nPartie\nÇa marche.\n".encode("latin-1")
+    response = api.post(
+        "/v1/articles",
+        content=body,
+        headers={**auth(), "Content-Type": "text/plain; charset=latin-1"},
+    )
+    assert response.status_code == 202, response.text
+    unknown = api.post(
+        "/v1/articles",
+        content=body,
+        headers={**auth(), "Content-Type": "text/plain; charset=klingon"},
+    )
+    assert unknown.status_code == 415
+    assert unknown.json()["error"]["code"] == "unsupported_charset"
