@@ -1,0 +1,251 @@
+"""Rendering feeds: RSS 2.0 and Atom 1.0 with feedgen, JSON Feed 1.1 by hand.
+
+Pure functions: the same articles give the same bytes, every time. Known feedgen
+1.0.0 faults and how they are handled here:
+
+* timestamps default to *now* (bytes change on every build): every time is set from
+  the articles, and an empty feed uses the Unix epoch;
+* ``add_entry`` prepends: entries are added with ``order="append"``;
+* RSS output drops the hub link: it is added to the channel afterwards;
+* RSS ``<link>`` is the last link added and Atom entry links lose their attributes but
+  ``href``: each entry gets exactly one link, the alternate one;
+* Atom does not enforce an author: every entry has one (the feed's publisher when the
+  article names none);
+* RSS ``<author>`` needs an e-mail address: names go into ``dc:creator``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from worker.core.model import Article
+from worker.core.normalize import slugify
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+MEDIA_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+#: Entry ids are UUIDs derived from the article id in this namespace, so they never
+#: change when the article's URL, title or site address (http → https) changes.
+ENTRY_NAMESPACE = uuid.UUID("6f1d5a0e-7c1b-5b8e-9a55-2f1c0d7e3a41")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """Which feed this is and where it lives.
+
+    ``folder_url`` is the absolute URL of the feed's folder (ending in ``/``), e.g.
+    ``https://example.com/feeds/`` or ``https://example.com/feeds/authors/ada/``.
+    """
+
+    key: str
+    title: str
+    description: str
+    site_url: str
+    folder_url: str
+    publisher: str
+    hub_url: str | None = None
+    language: str = "en"
+
+    def self_url(self, kind: str) -> str:
+        """The exact absolute URL of this feed in format ``kind``."""
+        return self.folder_url + FEED_FILES[kind]
+
+
+def entry_id(article: Article) -> str:
+    """The permanent id of an article's entry in every format."""
+    return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, article.id)}"
+
+
+def feed_id(spec: FeedSpec) -> str:
+    """The permanent id of a feed (Atom ``<id>``)."""
+    return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, 'feed:' + spec.key)}"
+
+
+def entry_link(article: Article, site_url: str) -> str:
+    """The article's own URL, else the site URL plus its slug."""
+    return article.url or f"{site_url.rstrip('/')}/{article.slug}"
+
+
+def feed_updated(articles: Sequence[Article]) -> datetime:
+    """The newest entry's time (never "now"); the epoch for an empty feed."""
+    return max((_updated(article) for article in articles), default=_EPOCH)
+
+
+def content_html(article: Article) -> str:
+    """The article as escaped HTML: description, metadata, then each section."""
+
+    def escape(text: str) -> str:
+        return html.escape(text, quote=False)
+
+    parts = [f"<p>{escape(article.description)}</p>"] if article.description else []
+    facts = _facts(article)
+    if facts:
+        items = "".join(f"<li>{escape(label)}: {escape(value)}</li>" for label, value in facts)
+        parts.append(f"<ul>{items}</ul>")
+    for section in article.sections:
+        if section.heading:
+            parts.append(f"<h2>{escape(section.heading)}</h2>")
+        if section.summary:
+            parts.append(f"<p><em>{escape(section.summary)}</em></p>")
+        parts.extend(f"<p>{escape(paragraph)}</p>" for paragraph in section.paragraphs)
+    return "\n".join(parts)
+
+
+def render_atom(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
+    """An Atom 1.0 document (RFC 4287)."""
+    generator = _generator(spec)
+    generator.id(feed_id(spec))
+    generator.updated(feed_updated(articles))
+    generator.link(href=spec.self_url("atom"), rel="self", type="application/atom+xml")
+    generator.link(href=spec.site_url, rel="alternate", type="text/html")
+    if spec.hub_url:
+        generator.link(href=spec.hub_url, rel="hub")
+    generator.author({"name": spec.publisher})
+    for article in articles:
+        entry = _entry(generator, article)
+        entry.link(href=entry_link(article, spec.site_url), rel="alternate", type="text/html")
+        entry.updated(_updated(article))
+        for name in article.authors or (spec.publisher,):
+            entry.author({"name": name})
+        for tag in article.tags:
+            entry.category(term=slugify(tag) or tag, label=tag)
+    document: bytes = generator.atom_str(pretty=True)
+    return document
+
+
+def render_rss(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
+    """An RSS 2.0 document with ``atom:link`` self and hub links."""
+    generator = _generator(spec)
+    generator.load_extension("dc")
+    # feedgen writes the last link added as the channel's <link>: the alternate one.
+    generator.link(href=spec.self_url("rss"), rel="self", type="application/rss+xml")
+    generator.link(href=spec.site_url, rel="alternate")
+    generator.lastBuildDate(feed_updated(articles))
+    generator.ttl(15)
+    for article in articles:
+        entry = _entry(generator, article)
+        entry.guid(entry_id(article), permalink=False)
+        entry.link(href=entry_link(article, spec.site_url))
+        for name in article.authors:
+            entry.dc.dc_creator(name)
+        for tag in article.tags:
+            entry.category(term=tag)
+    document: bytes = generator.rss_str(pretty=True)
+    return _with_rss_hub(document, spec.hub_url) if spec.hub_url else document
+
+
+def render_json_feed(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
+    """A JSON Feed 1.1 document."""
+    feed: dict[str, object] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "home_page_url": spec.site_url,
+        "feed_url": spec.self_url("json"),
+        "description": spec.description,
+        "language": spec.language,
+        "authors": [{"name": spec.publisher}],
+    }
+    if spec.hub_url:
+        feed["hubs"] = [{"type": "WebSub", "url": spec.hub_url}]
+    feed["items"] = [_json_item(spec, article) for article in articles]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_all(spec: FeedSpec, articles: Sequence[Article]) -> dict[str, bytes]:
+    """The feed in every format, keyed like :data:`FEED_FILES`."""
+    return {
+        "atom": render_atom(spec, articles),
+        "rss": render_rss(spec, articles),
+        "json": render_json_feed(spec, articles),
+    }
+
+
+def _generator(spec: FeedSpec) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.title(spec.title)
+    generator.description(spec.description or spec.title)
+    generator.language(spec.language)
+    generator.generator("syndicate")
+    return generator
+
+
+def _entry(generator: FeedGenerator, article: Article) -> Any:
+    entry = generator.add_entry(order="append")
+    entry.id(entry_id(article))
+    entry.title(article.title)
+    entry.published(_published(article))
+    entry.description(article.summary or article.description or article.title)
+    entry.content(content_html(article), type="html")
+    return entry
+
+
+def _published(article: Article) -> datetime:
+    return article.published or article.updated or _EPOCH
+
+
+def _updated(article: Article) -> datetime:
+    return article.updated or article.published or _EPOCH
+
+
+def _facts(article: Article) -> list[tuple[str, str]]:
+    facts: list[tuple[str, str]] = []
+    if article.metadata.release_year is not None:
+        facts.append(("Release year", str(article.metadata.release_year)))
+    rating = article.metadata.rating
+    if rating is not None:
+        facts.append(("Rating", f"{rating.value:g}/{rating.scale:g}"))
+    facts.extend(article.metadata.extra.items())
+    return facts
+
+
+def _json_item(spec: FeedSpec, article: Article) -> dict[str, object]:
+    item: dict[str, object] = {
+        "id": entry_id(article),
+        "url": entry_link(article, spec.site_url),
+        "title": article.title,
+        "content_html": content_html(article),
+        "summary": article.summary or article.description,
+        "date_published": _rfc3339(_published(article)),
+        "date_modified": _rfc3339(_updated(article)),
+        "authors": [{"name": name} for name in article.authors or (spec.publisher,)],
+        "language": article.language,
+    }
+    if article.tags:
+        item["tags"] = list(article.tags)
+    return item
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _with_rss_hub(document: bytes, hub_url: str) -> bytes:
+    """Add ``<atom:link rel="hub">`` to the channel (feedgen drops it)."""
+    root = etree.fromstring(document)
+    channel = root.find("channel")
+    assert channel is not None
+    link = etree.Element(f"{{{ATOM_NS}}}link", nsmap={"atom": ATOM_NS})
+    link.set("href", hub_url)
+    link.set("rel", "hub")
+    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    position = list(channel).index(self_link) + 1 if self_link is not None else 0
+    link.tail = self_link.tail if self_link is not None else None
+    channel.insert(position, link)
+    rendered: bytes = etree.tostring(
+        root, xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
+    return rendered
