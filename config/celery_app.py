@@ -65,6 +65,10 @@ def celery_config(settings: Settings) -> dict[str, object]:
                 "task": "syndicate.requeue_stalled",
                 "schedule": float(settings.requeue_interval),
             },
+            "publish-dirty-feeds": {
+                "task": "syndicate.publish_feeds",
+                "schedule": float(settings.requeue_interval),
+            },
         },
         "timezone": "UTC",
     }

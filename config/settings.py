@@ -37,6 +37,12 @@ class Settings:
     task_time_limit: int = 60
     requeue_interval: int = 30
     sentinel_master: str = "mymaster"
+    site_title: str = "syndicate"
+    feeds_url: str = "http://127.0.0.1:8080/feeds/"
+    feed_entries: int = 50
+    author_feeds: bool = True
+    tag_feeds: bool = True
+    feed_max_age: int = 300
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -50,11 +56,12 @@ class Settings:
         """Build settings from ``environ`` (default: ``os.environ``)."""
         env = _Reader(os.environ if environ is None else environ)
         data_dir = Path(env.text("SYNDICATE_DATA_DIR", "var"))
+        site_url = env.text("SYNDICATE_SITE_URL", "http://127.0.0.1:8080").rstrip("/")
         return cls(
             redis_url=env.text("REDIS_URL", "") or None,
             data_dir=data_dir,
             api_tokens=env.items("SYNDICATE_API_TOKENS"),
-            site_url=env.text("SYNDICATE_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
+            site_url=site_url,
             public_dir=Path(env.text("SYNDICATE_PUBLIC_DIR", str(data_dir / "public"))),
             log_format=env.choice("SYNDICATE_LOG_FORMAT", ("text", "json"), "text"),
             max_request_bytes=env.integer("SYNDICATE_MAX_REQUEST_BYTES", 2 * MIB, minimum=1024),
@@ -65,6 +72,12 @@ class Settings:
             task_time_limit=env.integer("SYNDICATE_TASK_TIME_LIMIT", 60, minimum=1),
             requeue_interval=env.integer("SYNDICATE_REQUEUE_INTERVAL", 30, minimum=1),
             sentinel_master=env.text("SYNDICATE_REDIS_SENTINEL_MASTER", "mymaster"),
+            site_title=env.text("SYNDICATE_SITE_TITLE", "syndicate"),
+            feeds_url=_folder(env.text("SYNDICATE_FEEDS_URL", "") or f"{site_url}/feeds/"),
+            feed_entries=env.integer("SYNDICATE_FEED_ENTRIES", 50, minimum=1),
+            author_feeds=env.flag("SYNDICATE_FEED_AUTHORS", default=True),
+            tag_feeds=env.flag("SYNDICATE_FEED_TAGS", default=True),
+            feed_max_age=env.integer("SYNDICATE_FEED_MAX_AGE", 300, minimum=0),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),
@@ -79,6 +92,10 @@ class Settings:
                 default_language=env.text("SYNDICATE_DEFAULT_LANGUAGE", "en"),
             ),
         )
+
+
+def _folder(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 class _Reader:
@@ -102,6 +119,16 @@ class _Reader:
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         return value
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        raw = self.text(name, "").lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.text(name, default).lower()

@@ -15,17 +15,19 @@ import hmac
 import json
 import logging
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import kombu.exceptions
 import redis
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import Settings
+from feeds.publish import Publisher, StoredDocument
 from worker.core.errors import InputError
 from worker.store import ArticleRecord
 from worker.submit import Submitter
@@ -141,12 +143,62 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
             "error": submission.error,
         }
 
+    publisher = Publisher(submitter.store, settings)
+
+    @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
+    def get_feed(path: str, request: Request) -> Response:
+        """A published feed document, with validators, 304s and gzip."""
+        document = publisher.document(path)
+        if document is None:
+            raise ApiError(404, "not_found", f"no feed at /feeds/{path}")
+        return feed_response(request, document, settings.feed_max_age)
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
     return app
+
+
+def feed_response(request: Request, document: StoredDocument, max_age: int) -> Response:
+    """The document, or 304 when the client's validators still match."""
+    compressed = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    etag = document.etag[:-1] + '-gzip"' if compressed else document.etag
+    headers = {
+        "ETag": etag,
+        "Last-Modified": document.last_modified,
+        "Cache-Control": f"public, max-age={max_age}",
+        "Vary": "Accept-Encoding",
+    }
+    if _not_modified(request, (etag, document.etag), document.last_modified):
+        return Response(status_code=304, headers=headers)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    body = document.gzip_body if compressed else document.body
+    return Response(body, media_type=document.media_type, headers=headers)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for item in header.split(","):
+        coding, _, parameters = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return parameters.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _not_modified(request: Request, etags: tuple[str, str], last_modified: str) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        presented = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in presented or bool(presented & set(etags))
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since is None:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
 
 
 def _token_checker(settings: Settings) -> Any:

@@ -10,6 +10,10 @@
     {p}articles                   zset: live article ids by published time
     {p}events                     stream: article.published / .updated / .deleted
     {p}feeds:dirty                set: feeds that need rendering (coalesces bursts)
+    {p}feed:{key}                 zset: live article ids of one feed by published time
+    {p}feed-names                 hash: feed key -> display name (author or tag as written)
+    {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
+    {p}publish:scheduled          string: set while a publish task is queued (coalescing)
 
 Celery's own keys (queues, unacked) live beside these with kombu's names.
 """
@@ -60,3 +64,17 @@ class Keys:
     @property
     def feeds_dirty(self) -> str:
         return f"{self.prefix}feeds:dirty"
+
+    def feed_index(self, feed: str) -> str:
+        return f"{self.prefix}feed:{feed}"
+
+    @property
+    def feed_names(self) -> str:
+        return f"{self.prefix}feed-names"
+
+    def feed_document(self, path: str) -> str:
+        return f"{self.prefix}feed-doc:{path}"
+
+    @property
+    def publish_scheduled(self) -> str:
+        return f"{self.prefix}publish:scheduled"

@@ -323,6 +323,14 @@ class Store:
             pipe.zrem(keys.articles, article_id)
         else:
             pipe.zadd(keys.articles, {article_id: plan.published_ts})
+        for feed in plan.dirty_feeds:
+            if feed in plan.feed_names:
+                pipe.zadd(keys.feed_index(feed), {article_id: plan.published_ts})
+            else:
+                pipe.zrem(keys.feed_index(feed), article_id)
+        if plan.feed_names:
+            names: RedisFields = dict(plan.feed_names)
+            pipe.hset(keys.feed_names, mapping=names)
         if plan.dirty_feeds:
             pipe.sadd(keys.feeds_dirty, *plan.dirty_feeds)
         event: RedisFields = dict(plan.event)
@@ -344,6 +352,7 @@ class _Plan:
     deleted: bool = False
     published_ts: float = 0.0
     dirty_feeds: tuple[str, ...] = ()
+    feed_names: dict[str, str] = field(default_factory=dict)
     history_entry: dict[str, object] = field(default_factory=dict)
     event: dict[str, str | int] = field(default_factory=dict)
 
@@ -466,9 +475,18 @@ def _change(
         published_ts=published.timestamp(),
         status="deleted" if deleted else "published",
         dirty_feeds=feeds_of(article, old),
+        feed_names={} if deleted else feed_names(article),
         history_entry=history_entry,
         event=event,
     )
+
+
+def feed_names(article: Article) -> dict[str, str]:
+    """The feeds this version of an article belongs in, with their display names."""
+    names = {"main": ""}
+    names |= {f"author:{slug}": author for author in article.authors if (slug := slugify(author))}
+    names |= {f"tag:{slug}": tag for tag in article.tags if (slug := slugify(tag))}
+    return names
 
 
 def feeds_of(*articles: Article | None) -> tuple[str, ...]:

@@ -15,11 +15,16 @@ from celery import shared_task
 
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
+from feeds.publish import Publisher
 from worker.connection import redis_client
 from worker.ingest import process_submission
 from worker.store import Store
 
 log = logging.getLogger(__name__)
+
+# Long enough to cover the queue wait of a publish task; if its message were lost,
+# the flag expires and the next change (or the beat sweep) publishes again.
+_PUBLISH_FLAG_SECONDS = 60
 
 
 @cache
@@ -44,7 +49,25 @@ def _store() -> Store:
 def ingest(submission_id: str) -> dict[str, object]:
     """Parse, normalize, summarize and store one submitted article."""
     result = process_submission(_store(), submission_id, _settings().core, now=time.time())
+    if result.outcome in ("published", "updated", "deleted"):
+        schedule_publish()
     return result.as_dict()
+
+
+def schedule_publish() -> None:
+    """Queue one feed publish unless one is already queued: bursts coalesce."""
+    store = _store()
+    if store.client.set(store.keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS):
+        publish_feeds.delay()
+
+
+@shared_task(name="syndicate.publish_feeds")
+def publish_feeds() -> list[str]:
+    """Render every dirty feed once (runs on the publish queue)."""
+    store = _store()
+    # Cleared first: changes committed while this render runs schedule another one.
+    store.client.delete(store.keys.publish_scheduled)
+    return Publisher(store, _settings()).publish_dirty()
 
 
 @shared_task(name="syndicate.requeue_stalled")

@@ -1,0 +1,174 @@
+"""Publishing feeds: render the dirty feeds, store each document with its validators.
+
+The store keeps one sorted set per feed (``syn:feed:<key>``, live articles by
+published time), maintained in the same transaction as each new version, so a
+render reads only the newest N articles: its cost does not grow with the number of
+articles stored. Ingest marks feeds dirty (``syn:feeds:dirty``); one publish task
+drains the set, so a burst of changes to one feed costs one render.
+
+Each document is stored in Redis (for the HTTP server) with a strong ETag (a hash of
+the bytes), a gzip copy and Last-Modified (the newest entry), and written atomically
+(temporary file, then rename) under ``SYNDICATE_PUBLIC_DIR`` for any static server,
+only when its bytes changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings
+from feeds.render import FEED_FILES, MEDIA_TYPES, FeedSpec, feed_updated, render_all
+from worker.core.model import Article
+from worker.store import Store, as_text_fields
+
+log = logging.getLogger(__name__)
+
+_DRAIN_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A rendered feed document as the HTTP server serves it."""
+
+    path: str
+    body: bytes
+    gzip_body: bytes
+    etag: str
+    last_modified: str
+    media_type: str
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def feed_folder(feed: str) -> str:
+    """The folder of a feed under ``/feeds/``: "", "authors/<slug>/" or "tags/<slug>/"."""
+    if feed == "main":
+        return ""
+    kind, _, slug = feed.partition(":")
+    return f"{'authors' if kind == 'author' else 'tags'}/{slug}/"
+
+
+class Publisher:
+    """Renders feeds from the store and keeps their documents current."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def publish_dirty(self) -> list[str]:
+        """Render every feed marked dirty; returns the feeds rendered."""
+        rendered: list[str] = []
+        while True:
+            popped = self.store.client.spop(self.store.keys.feeds_dirty, _DRAIN_BATCH)
+            if not popped:
+                return rendered
+            for item in popped:
+                feed = item.decode() if isinstance(item, bytes) else str(item)
+                if self.publish_feed(feed):
+                    rendered.append(feed)
+
+    def publish_feed(self, feed: str) -> bool:
+        """Render one feed in every format; False when its kind is switched off."""
+        if not self._enabled(feed):
+            return False
+        articles = self._newest(feed)
+        spec = self._spec(feed)
+        last_modified = format_datetime(feed_updated(articles), usegmt=True)
+        for kind, body in render_all(spec, articles).items():
+            path = feed_folder(feed) + FEED_FILES[kind]
+            self._store(path, body, MEDIA_TYPES[kind], last_modified)
+        return True
+
+    def document(self, path: str) -> StoredDocument | None:
+        """A stored document by its path under ``/feeds/``."""
+        data = self.store.client.hgetall(self.store.keys.feed_document(path))
+        if not data:
+            return None
+        raw: dict[str, Any] = {_text(key): value for key, value in data.items()}
+        return StoredDocument(
+            path=path,
+            body=bytes(raw["body"]),
+            gzip_body=bytes(raw["gzip"]),
+            etag=_text(raw["etag"]),
+            last_modified=_text(raw["last_modified"]),
+            media_type=_text(raw["media_type"]),
+        )
+
+    def _enabled(self, feed: str) -> bool:
+        if feed.startswith("author:"):
+            return self.settings.author_feeds
+        if feed.startswith("tag:"):
+            return self.settings.tag_feeds
+        return feed == "main"
+
+    def _newest(self, feed: str) -> list[Article]:
+        keys = self.store.keys
+        ids = self.store.client.zrevrange(keys.feed_index(feed), 0, self.settings.feed_entries - 1)
+        pipe = self.store.client.pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hget(keys.article(_text(article_id)), "doc")
+        return [Article.from_json(document) for document in pipe.execute() if document]
+
+    def _spec(self, feed: str) -> FeedSpec:
+        settings = self.settings
+        name = as_text_fields(
+            {"name": self.store.client.hget(self.store.keys.feed_names, feed) or b""}
+        )["name"]
+        title = settings.site_title if feed == "main" else f"{settings.site_title}: {name}"
+        kind = "by" if feed.startswith("author:") else "tagged"
+        description = (
+            f"Articles from {settings.site_title}"
+            if feed == "main"
+            else f"Articles from {settings.site_title} {kind} {name}"
+        )
+        return FeedSpec(
+            key=feed,
+            title=title,
+            description=description,
+            site_url=settings.site_url + "/",
+            folder_url=settings.feeds_url + feed_folder(feed),
+            publisher=settings.site_title,
+            hub_url=None,  # advertised once the WebSub hub pushes
+            language=settings.core.default_language,
+        )
+
+    def _store(self, path: str, body: bytes, media_type: str, last_modified: str) -> None:
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        key = self.store.keys.feed_document(path)
+        if self.store.client.hget(key, "etag") == etag.encode():
+            return  # unchanged bytes: keep validators and files as they are
+        self.store.client.hset(
+            key,
+            mapping={
+                "body": body,
+                "gzip": gzip.compress(body, mtime=0),
+                "etag": etag,
+                "last_modified": last_modified,
+                "media_type": media_type,
+            },
+        )
+        self._write_file(path, body)
+        log.info("published %s (%d bytes, etag %s)", path, len(body), etag)
+
+    def _write_file(self, path: str, body: bytes) -> None:
+        target = self.settings.public_dir / "feeds" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(body)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
