@@ -6,6 +6,13 @@ render reads only the newest N articles: its cost does not grow with the number 
 articles stored. Ingest marks feeds dirty (``syn:feeds:dirty``); one publish task
 drains the set, so a burst of changes to one feed costs one render.
 
+Archives (RFC 5005): every article gets an ordinal when it first enters a feed;
+archive page k holds ordinals [k*N, (k+1)*N) once all of them are handed out, at
+``<feed folder>/archive/<k>/{atom.xml,rss.xml,feed.json}``. Pages never shift
+(an article that leaves frees its slot), so a page changes only when one of its
+own entries is edited or deleted. The subscription document links to the newest
+page (``prev-archive``), each page to its neighbours and to ``current``.
+
 Each document is stored in Redis (for the HTTP server) with a strong ETag (a hash of
 the bytes), a gzip copy and Last-Modified (the newest entry), and written atomically
 (temporary file, then rename) under ``SYNDICATE_PUBLIC_DIR`` for any static server,
@@ -19,7 +26,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -78,16 +85,59 @@ class Publisher:
                     rendered.append(feed)
 
     def publish_feed(self, feed: str) -> bool:
-        """Render one feed in every format; False when its kind is switched off."""
+        """Render one feed and its changed archive pages; False when its kind is off."""
         if not self._enabled(feed):
             return False
-        articles = self._newest(feed)
         spec = self._spec(feed)
+        complete = self._complete_pages(feed)
+        newest = self._newest(feed)
+        if complete:
+            spec = replace(spec, prev_archive_url=self._archive_folder(feed, complete - 1))
+        self._render(feed_folder(feed), spec, newest)
+        for page in self._pages_to_render(feed, complete):
+            self._render_archive(feed, spec, page, complete)
+        return True
+
+    def _complete_pages(self, feed: str) -> int:
+        """Archive pages whose ordinal range is fully handed out (they only change on edits)."""
+        count = int(self.store.client.get(self.store.keys.feed_count(feed)) or 0)
+        return count // self.settings.feed_entries
+
+    def _pages_to_render(self, feed: str, complete: int) -> list[int]:
+        """Pages holding changed entries, plus the two newest (their links change)."""
+        key = self.store.keys.feed_changed(feed)
+        popped = self.store.client.spop(key, self.store.client.scard(key) or 1)
+        changed: list[Any] = list(popped) if isinstance(popped, list | set) else []
+        size = self.settings.feed_entries
+        pages = {int(float(_text(ordinal))) // size for ordinal in changed}
+        pages |= {complete - 1, complete - 2}
+        return sorted(page for page in pages if 0 <= page < complete)
+
+    def _render_archive(self, feed: str, spec: FeedSpec, page: int, complete: int) -> None:
+        size = self.settings.feed_entries
+        keys = self.store.keys
+        ids = self.store.client.zrangebyscore(
+            keys.feed_ordinals(feed), page * size, (page + 1) * size - 1
+        )
+        articles = self._articles([_text(article_id) for article_id in reversed(ids)])
+        archive = replace(
+            spec,
+            folder_url=self._archive_folder(feed, page),
+            current_url=self.settings.feeds_url + feed_folder(feed),
+            prev_archive_url=self._archive_folder(feed, page - 1) if page > 0 else None,
+            next_archive_url=(
+                self._archive_folder(feed, page + 1) if page + 1 < complete else None
+            ),
+        )
+        self._render(f"{feed_folder(feed)}archive/{page}/", archive, articles)
+
+    def _archive_folder(self, feed: str, page: int) -> str:
+        return f"{self.settings.feeds_url}{feed_folder(feed)}archive/{page}/"
+
+    def _render(self, folder: str, spec: FeedSpec, articles: list[Article]) -> None:
         last_modified = format_datetime(feed_updated(articles), usegmt=True)
         for kind, body in render_all(spec, articles).items():
-            path = feed_folder(feed) + FEED_FILES[kind]
-            self._store(path, body, MEDIA_TYPES[kind], last_modified)
-        return True
+            self._store(folder + FEED_FILES[kind], body, MEDIA_TYPES[kind], last_modified)
 
     def document(self, path: str) -> StoredDocument | None:
         """A stored document by its path under ``/feeds/``."""
@@ -114,9 +164,12 @@ class Publisher:
     def _newest(self, feed: str) -> list[Article]:
         keys = self.store.keys
         ids = self.store.client.zrevrange(keys.feed_index(feed), 0, self.settings.feed_entries - 1)
+        return self._articles([_text(article_id) for article_id in ids])
+
+    def _articles(self, ids: list[str]) -> list[Article]:
         pipe = self.store.client.pipeline(transaction=False)
         for article_id in ids:
-            pipe.hget(keys.article(_text(article_id)), "doc")
+            pipe.hget(self.store.keys.article(article_id), "doc")
         return [Article.from_json(document) for document in pipe.execute() if document]
 
     def _spec(self, feed: str) -> FeedSpec:

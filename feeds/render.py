@@ -31,6 +31,7 @@ from worker.core.model import Article
 from worker.core.normalize import slugify
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 MEDIA_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -59,10 +60,29 @@ class FeedSpec:
     publisher: str
     hub_url: str | None = None
     language: str = "en"
+    #: RFC 5005 links, as folder URLs: the subscription documents (set only on an
+    #: archive page), the next older and the next newer archive page.
+    current_url: str | None = None
+    prev_archive_url: str | None = None
+    next_archive_url: str | None = None
 
     def self_url(self, kind: str) -> str:
         """The exact absolute URL of this feed in format ``kind``."""
         return self.folder_url + FEED_FILES[kind]
+
+    @property
+    def is_archive(self) -> bool:
+        """Whether this is an immutable archive page rather than the subscription document."""
+        return self.current_url is not None
+
+    def history_links(self, kind: str) -> list[tuple[str, str]]:
+        """(rel, href) of the RFC 5005 links in format ``kind``."""
+        folders = [
+            ("current", self.current_url),
+            ("prev-archive", self.prev_archive_url),
+            ("next-archive", self.next_archive_url),
+        ]
+        return [(rel, folder + FEED_FILES[kind]) for rel, folder in folders if folder]
 
 
 def entry_id(article: Article) -> str:
@@ -124,7 +144,7 @@ def render_atom(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
         for tag in article.tags:
             entry.category(term=slugify(tag) or tag, label=tag)
     document: bytes = generator.atom_str(pretty=True)
-    return document
+    return _with_history(document, spec, "atom")
 
 
 def render_rss(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
@@ -145,7 +165,7 @@ def render_rss(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
         for tag in article.tags:
             entry.category(term=tag)
     document: bytes = generator.rss_str(pretty=True)
-    return _with_rss_hub(document, spec.hub_url) if spec.hub_url else document
+    return _with_history(document, spec, "rss")
 
 
 def render_json_feed(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
@@ -161,6 +181,8 @@ def render_json_feed(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
     }
     if spec.hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": spec.hub_url}]
+    if spec.prev_archive_url:
+        feed["next_url"] = spec.prev_archive_url + FEED_FILES["json"]  # older items
     feed["items"] = [_json_item(spec, article) for article in articles]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -233,19 +255,37 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _with_rss_hub(document: bytes, hub_url: str) -> bytes:
-    """Add ``<atom:link rel="hub">`` to the channel (feedgen drops it)."""
+def _with_history(document: bytes, spec: FeedSpec, kind: str) -> bytes:
+    """Add what feedgen cannot write: RFC 5005 links and marker, and the RSS hub link."""
+    links = spec.history_links(kind)
+    if kind == "rss" and spec.hub_url:
+        links.insert(0, ("hub", spec.hub_url))
+    if not links and not spec.is_archive:
+        return document
     root = etree.fromstring(document)
-    channel = root.find("channel")
-    assert channel is not None
-    link = etree.Element(f"{{{ATOM_NS}}}link", nsmap={"atom": ATOM_NS})
-    link.set("href", hub_url)
-    link.set("rel", "hub")
-    self_link = channel.find(f"{{{ATOM_NS}}}link")
-    position = list(channel).index(self_link) + 1 if self_link is not None else 0
-    link.tail = self_link.tail if self_link is not None else None
-    channel.insert(position, link)
+    container = root if kind == "atom" else root.find("channel")
+    assert container is not None
+    anchor = _last_link(container)
+    position = list(container).index(anchor) + 1 if anchor is not None else 0
+    tail = anchor.tail if anchor is not None else "\n"
+    # SubElement reuses the document's namespace prefixes; then move into place.
+    additions = []
+    for rel, href in links:
+        link = etree.SubElement(container, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+        additions.append(link)
+    if spec.is_archive:
+        additions.append(
+            etree.SubElement(container, f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
+        )
+    for offset, element in enumerate(additions):
+        element.tail = tail
+        container.insert(position + offset, element)
     rendered: bytes = etree.tostring(
         root, xml_declaration=True, encoding="UTF-8", pretty_print=True
     )
     return rendered
+
+
+def _last_link(container: Any) -> Any:
+    found = container.findall(f"{{{ATOM_NS}}}link")
+    return found[-1] if found else None

@@ -11,6 +11,9 @@
     {p}events                     stream: article.published / .updated / .deleted
     {p}feeds:dirty                set: feeds that need rendering (coalesces bursts)
     {p}feed:{key}                 zset: live article ids of one feed by published time
+    {p}feed-ord:{key}             zset: article id -> ordinal in the feed (archive pages)
+    {p}feed-count:{key}           string: ordinals handed out so far in the feed
+    {p}feed-changed:{key}         set: ordinals changed since the feed was last published
     {p}feed-names                 hash: feed key -> display name (author or tag as written)
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
@@ -67,6 +70,15 @@ class Keys:
 
     def feed_index(self, feed: str) -> str:
         return f"{self.prefix}feed:{feed}"
+
+    def feed_ordinals(self, feed: str) -> str:
+        return f"{self.prefix}feed-ord:{feed}"
+
+    def feed_count(self, feed: str) -> str:
+        return f"{self.prefix}feed-count:{feed}"
+
+    def feed_changed(self, feed: str) -> str:
+        return f"{self.prefix}feed-changed:{feed}"
 
     @property
     def feed_names(self) -> str:

@@ -98,6 +98,7 @@ class Store:
         self.keys = keys or Keys()
         self._mark_processing = client.register_script(_MARK_PROCESSING)
         self._fail = client.register_script(_FAIL)
+        self._place_in_feed = client.register_script(_PLACE_IN_FEED)
 
     # -- submissions -------------------------------------------------------------
 
@@ -324,10 +325,16 @@ class Store:
         else:
             pipe.zadd(keys.articles, {article_id: plan.published_ts})
         for feed in plan.dirty_feeds:
-            if feed in plan.feed_names:
+            present = feed in plan.feed_names
+            if present:
                 pipe.zadd(keys.feed_index(feed), {article_id: plan.published_ts})
             else:
                 pipe.zrem(keys.feed_index(feed), article_id)
+            self._place_in_feed(
+                keys=[keys.feed_ordinals(feed), keys.feed_count(feed), keys.feed_changed(feed)],
+                args=[article_id, int(present)],
+                client=pipe,
+            )
         if plan.feed_names:
             names: RedisFields = dict(plan.feed_names)
             pipe.hset(keys.feed_names, mapping=names)
@@ -377,6 +384,24 @@ local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 if tonumber(ARGV[1]) >= stored then
   redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[2])
 end
+return 1
+"""
+
+
+# An article's ordinal in a feed is handed out once, when it first enters the feed,
+# and freed when it leaves: archive pages are ranges of ordinals, so they never shift.
+# KEYS: ordinals, counter, changed. ARGV: article id, present (1/0).
+_PLACE_IN_FEED = """
+local ordinal = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then
+  if not ordinal then
+    ordinal = redis.call('INCR', KEYS[2]) - 1
+    redis.call('ZADD', KEYS[1], ordinal, ARGV[1])
+  end
+elseif ordinal then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+if ordinal then redis.call('SADD', KEYS[3], ordinal) end
 return 1
 """
 
