@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import Settings
-from feeds.publish import Publisher, StoredDocument
+from feeds.publish import DocumentHead, Publisher
 from worker.core.errors import InputError
 from worker.store import ArticleRecord
 from worker.submit import Submitter
@@ -148,10 +148,7 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
     def get_feed(path: str, request: Request) -> Response:
         """A published feed document, with validators, 304s and gzip."""
-        document = publisher.document(path)
-        if document is None:
-            raise ApiError(404, "not_found", f"no feed at /feeds/{path}")
-        return feed_response(request, document, settings.feed_max_age)
+        return feed_response(request, path, publisher, settings.feed_max_age)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -161,22 +158,39 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     return app
 
 
-def feed_response(request: Request, document: StoredDocument, max_age: int) -> Response:
-    """The document, or 304 when the client's validators still match."""
+def feed_response(request: Request, path: str, publisher: Publisher, max_age: int) -> Response:
+    """The document, or 304 when the client's validators match (then no body is read)."""
     compressed = _accepts_gzip(request.headers.get("accept-encoding", ""))
-    etag = document.etag[:-1] + '-gzip"' if compressed else document.etag
-    headers = {
-        "ETag": etag,
-        "Last-Modified": document.last_modified,
+    conditional = "if-none-match" in request.headers or "if-modified-since" in request.headers
+    found = publisher.read(path, body=None if conditional else _field(compressed))
+    if found is None:
+        raise ApiError(404, "not_found", f"no feed at /feeds/{path}")
+    head, body = found
+    headers = _feed_headers(head, compressed, max_age)
+    if conditional:
+        if _not_modified(request, (headers["ETag"], head.etag), head.last_modified):
+            return Response(status_code=304, headers=headers)
+        found = publisher.read(path, body=_field(compressed))  # validators and bytes together
+        if found is None:
+            raise ApiError(404, "not_found", f"no feed at /feeds/{path}")
+        head, body = found
+        headers = _feed_headers(head, compressed, max_age)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=head.media_type, headers=headers)
+
+
+def _field(compressed: bool) -> str:
+    return "gzip" if compressed else "body"
+
+
+def _feed_headers(head: DocumentHead, compressed: bool, max_age: int) -> dict[str, str]:
+    return {
+        "ETag": head.etag[:-1] + '-gzip"' if compressed else head.etag,
+        "Last-Modified": head.last_modified,
         "Cache-Control": f"public, max-age={max_age}",
         "Vary": "Accept-Encoding",
     }
-    if _not_modified(request, (etag, document.etag), document.last_modified):
-        return Response(status_code=304, headers=headers)
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-    body = document.gzip_body if compressed else document.body
-    return Response(body, media_type=document.media_type, headers=headers)
 
 
 def _accepts_gzip(header: str) -> bool:

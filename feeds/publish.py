@@ -42,6 +42,16 @@ _DRAIN_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentHead:
+    """What a conditional request needs to know about a stored document."""
+
+    path: str
+    etag: str
+    last_modified: str
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredDocument:
     """A rendered feed document as the HTTP server serves it."""
 
@@ -104,13 +114,15 @@ class Publisher:
         return count // self.settings.feed_entries
 
     def _pages_to_render(self, feed: str, complete: int) -> list[int]:
-        """Pages holding changed entries, plus the two newest (their links change)."""
+        """Pages holding changed entries, plus the two newest when a page was completed."""
         key = self.store.keys.feed_changed(feed)
         popped = self.store.client.spop(key, self.store.client.scard(key) or 1)
         changed: list[Any] = list(popped) if isinstance(popped, list | set) else []
         size = self.settings.feed_entries
         pages = {int(float(_text(ordinal))) // size for ordinal in changed}
-        pages |= {complete - 1, complete - 2}
+        previous = self.store.client.getset(self.store.keys.feed_pages(feed), complete)
+        if previous is None or int(previous) != complete:
+            pages |= {complete - 1, complete - 2}  # a new page: its neighbour's links change
         return sorted(page for page in pages if 0 <= page < complete)
 
     def _render_archive(self, feed: str, spec: FeedSpec, page: int, complete: int) -> None:
@@ -153,6 +165,21 @@ class Publisher:
             last_modified=_text(raw["last_modified"]),
             media_type=_text(raw["media_type"]),
         )
+
+    def head(self, path: str) -> DocumentHead | None:
+        """A stored document's validators and media type, without its body."""
+        found = self.read(path, body=None)
+        return None if found is None else found[0]
+
+    def read(self, path: str, *, body: str | None) -> tuple[DocumentHead, bytes] | None:
+        """Validators and one body field ("body", "gzip" or None) in one atomic read."""
+        fields = ["etag", "last_modified", "media_type", *([body] if body else [])]
+        values = self.store.client.hmget(self.store.keys.feed_document(path), fields)
+        if values[0] is None:
+            return None
+        head = DocumentHead(path, _text(values[0]), _text(values[1]), _text(values[2]))
+        content = values[3] if body else b""
+        return head, content if isinstance(content, bytes) else str(content or "").encode()
 
     def _enabled(self, feed: str) -> bool:
         if feed.startswith("author:"):

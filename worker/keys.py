@@ -14,6 +14,7 @@
     {p}feed-ord:{key}             zset: article id -> ordinal in the feed (archive pages)
     {p}feed-count:{key}           string: ordinals handed out so far in the feed
     {p}feed-changed:{key}         set: ordinals changed since the feed was last published
+    {p}feed-pages:{key}           string: complete archive pages at the last publish
     {p}feed-names                 hash: feed key -> display name (author or tag as written)
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
@@ -79,6 +80,9 @@ class Keys:
 
     def feed_changed(self, feed: str) -> str:
         return f"{self.prefix}feed-changed:{feed}"
+
+    def feed_pages(self, feed: str) -> str:
+        return f"{self.prefix}feed-pages:{feed}"
 
     @property
     def feed_names(self) -> str:
