@@ -8,7 +8,8 @@ Pure functions: the same articles give the same bytes, every time. Known feedgen
 * ``add_entry`` prepends: entries are added with ``order="append"``;
 * RSS output drops the hub link: it is added to the channel afterwards;
 * RSS ``<link>`` is the last link added and Atom entry links lose their attributes but
-  ``href``: each entry gets exactly one link, the alternate one;
+  ``href``: each entry gets exactly one link, the alternate one (a link without
+  ``rel`` is the alternate link in RFC 4287);
 * Atom does not enforce an author: every entry has one (the feed's publisher when the
   article names none);
 * RSS ``<author>`` needs an e-mail address: names go into ``dc:creator``.
