@@ -43,6 +43,7 @@ class Settings:
     author_feeds: bool = True
     tag_feeds: bool = True
     feed_max_age: int = 300
+    publish_delay: float = 1.0
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -78,6 +79,7 @@ class Settings:
             author_feeds=env.flag("SYNDICATE_FEED_AUTHORS", default=True),
             tag_feeds=env.flag("SYNDICATE_FEED_TAGS", default=True),
             feed_max_age=env.integer("SYNDICATE_FEED_MAX_AGE", 300, minimum=0),
+            publish_delay=env.integer("SYNDICATE_PUBLISH_DELAY_MS", 1000, minimum=0) / 1000,
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),

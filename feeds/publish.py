@@ -104,6 +104,7 @@ class Publisher:
         if complete:
             spec = replace(spec, prev_archive_url=self._archive_folder(feed, complete - 1))
         self._render(feed_folder(feed), spec, newest)
+        self.store.client.hincrby(self.store.keys.feed_renders, feed, 1)
         for page in self._pages_to_render(feed, complete):
             self._render_archive(feed, spec, page, complete)
         return True

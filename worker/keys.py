@@ -15,6 +15,7 @@
     {p}feed-count:{key}           string: ordinals handed out so far in the feed
     {p}feed-changed:{key}         set: ordinals changed since the feed was last published
     {p}feed-pages:{key}           string: complete archive pages at the last publish
+    {p}feed-renders               hash: feed key -> renders so far (coalescing is visible)
     {p}feed-names                 hash: feed key -> display name (author or tag as written)
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
@@ -83,6 +84,10 @@ class Keys:
 
     def feed_pages(self, feed: str) -> str:
         return f"{self.prefix}feed-pages:{feed}"
+
+    @property
+    def feed_renders(self) -> str:
+        return f"{self.prefix}feed-renders"
 
     @property
     def feed_names(self) -> str:

@@ -58,7 +58,9 @@ def schedule_publish() -> None:
     """Queue one feed publish unless one is already queued: bursts coalesce."""
     store = _store()
     if store.client.set(store.keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS):
-        publish_feeds.delay()
+        # A short delay lets a burst of articles accumulate into one render per feed;
+        # it is far below the visibility timeout, so the countdown is safe on Redis.
+        publish_feeds.apply_async(countdown=_settings().publish_delay)
 
 
 @shared_task(name="syndicate.publish_feeds")

@@ -10,6 +10,7 @@ flushing would also drop Celery's queue bindings under a running worker.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,6 +69,7 @@ def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
         yield RedisService(embedded.url, short_dir, embedded)
     finally:
         embedded.stop()
+        shutil.rmtree(short_dir, ignore_errors=True)
 
 
 def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:

@@ -81,3 +81,27 @@ def test_unknown_feeds_are_404_json(api: httpx.Client) -> None:
     response = api.get("/feeds/authors/nobody-at-all/atom.xml")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_burst_of_articles_costs_a_handful_of_renders(
+    api: httpx.Client, worker: WorkerProcess, redis_service: RedisService
+) -> None:
+    from worker.keys import Keys
+
+    tag = uuid.uuid4().hex[:8]
+    author = f"Burst Writer {tag}"
+    feed = f"author:burst-writer-{tag}"
+    count = 40
+    for index in range(count):
+        body = f"Burst {index} {tag}\nA description.\nAuthor: {author}\nPart\nText {index}.\n"
+        response = api.post(
+            "/v1/articles", content=body.encode(), headers={**auth(), "Content-Type": "text/plain"}
+        )
+        assert response.status_code == 202
+    path = f"/feeds/authors/burst-writer-{tag}/atom.xml"
+    wait_until(lambda: len(feed_titles(api, path)) == count, timeout=60)
+    renders = int(redis_service.client().hget(Keys().feed_renders, feed) or 0)
+    assert 1 <= renders < count // 2, renders
+    assert sorted(feed_titles(api, path)) == sorted(
+        f"Burst {index} {tag}" for index in range(count)
+    )

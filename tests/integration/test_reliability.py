@@ -6,6 +6,7 @@ Each test runs its own embedded Redis, so no other worker can pick up its tasks.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ def private_redis() -> Iterator[EmbeddedRedis]:
     server = EmbeddedRedis(directory).start()
     yield server
     server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def env_for(server: EmbeddedRedis) -> dict[str, str]:
@@ -131,6 +133,7 @@ def test_articles_accepted_before_a_redis_restart_are_all_processed() -> None:
     finally:
         worker.stop()
         restarted.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_an_embedded_redis_already_running_is_reused(private_redis: EmbeddedRedis) -> None:

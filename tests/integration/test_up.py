@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,6 +69,8 @@ def test_up_serves_restarts_a_dead_child_and_stops_cleanly() -> None:
         if up.poll() is None:
             up.kill()
             up.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
 
 
 def _published(client: httpx.Client, path: str) -> bool:
