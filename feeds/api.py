@@ -12,6 +12,7 @@ client.
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ import kombu.exceptions
 import redis
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -145,6 +146,11 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
 
     publisher = Publisher(submitter.store, settings)
 
+    @app.get("/feeds/", response_class=HTMLResponse)
+    def feed_index() -> HTMLResponse:
+        """An HTML page listing every published feed in its three formats."""
+        return HTMLResponse(feed_index_html(settings.site_title, publisher.catalogue()))
+
     @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
     def get_feed(path: str, request: Request) -> Response:
         """A published feed document, with validators, 304s and gzip."""
@@ -178,6 +184,31 @@ def feed_response(request: Request, path: str, publisher: Publisher, max_age: in
     if compressed:
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=head.media_type, headers=headers)
+
+
+def feed_index_html(title: str, feeds: list[tuple[str, str, str]]) -> str:
+    """The /feeds/ page: one row per feed, links to each format."""
+    escape = html.escape
+    kinds = {"main": "all articles", "author": "author", "tag": "tag"}
+    rows = "\n".join(
+        f"<tr><td>{escape(kinds[key.split(':')[0]])}</td><td>{escape(name)}</td><td>"
+        + " ".join(
+            f'<a href="/feeds/{escape(folder)}{file}">{label}</a>'
+            for label, file in (
+                ("Atom", "atom.xml"),
+                ("RSS", "rss.xml"),
+                ("JSON Feed", "feed.json"),
+            )
+        )
+        + "</td></tr>"
+        for key, name, folder in feeds
+    )
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}: feeds</title></head><body>\n<h1>{escape(title)}: feeds</h1>\n"
+        f"<table>\n<tr><th>feed</th><th>name</th><th>formats</th></tr>\n{rows}\n</table>\n"
+        "</body></html>\n"
+    )
 
 
 def _field(compressed: bool) -> str:

@@ -182,6 +182,21 @@ class Publisher:
         content = values[3] if body else b""
         return head, content if isinstance(content, bytes) else str(content or "").encode()
 
+    def catalogue(self) -> list[tuple[str, str, str]]:
+        """(feed key, display name, folder) of every published feed, main first."""
+        names = {
+            _text(key): _text(value)
+            for key, value in self.store.client.hgetall(self.store.keys.feed_names).items()
+        }
+        listed = [
+            (feed, name or self.settings.site_title, feed_folder(feed))
+            for feed, name in names.items()
+            if self._enabled(feed) and self.head(feed_folder(feed) + "atom.xml") is not None
+        ]
+        return sorted(
+            listed, key=lambda item: (item[0] != "main", item[0].split(":")[0], item[1].casefold())
+        )
+
     def _enabled(self, feed: str) -> bool:
         if feed.startswith("author:"):
             return self.settings.author_feeds

@@ -105,3 +105,18 @@ def test_a_burst_of_articles_costs_a_handful_of_renders(
     assert sorted(feed_titles(api, path)) == sorted(
         f"Burst {index} {tag}" for index in range(count)
     )
+
+
+def test_the_feed_index_lists_published_feeds(
+    api: httpx.Client, worker: WorkerProcess, redis_service: RedisService
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    post(api, f"Index Entry {tag}", f"Index Author {tag}", f"index-{tag}")
+    path = f"/feeds/authors/index-author-{tag}/atom.xml"
+    wait_until(lambda: api.get(path).status_code == 200)
+    page = api.get("/feeds/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert f'href="{path}"' in page.text
+    assert f'href="/feeds/tags/index-{tag}/feed.json"' in page.text
+    assert page.text.index('href="/feeds/atom.xml"') < page.text.index(path)
