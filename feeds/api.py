@@ -221,6 +221,7 @@ def _feed_headers(head: DocumentHead, compressed: bool, max_age: int) -> dict[st
         "Last-Modified": head.last_modified,
         "Cache-Control": f"public, max-age={max_age}",
         "Vary": "Accept-Encoding",
+        "Link": ", ".join(f'<{href}>; rel="{rel}"' for rel, href in head.links),
     }
 
 

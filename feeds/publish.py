@@ -49,6 +49,7 @@ class DocumentHead:
     etag: str
     last_modified: str
     media_type: str
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,14 @@ class Publisher:
     def _render(self, folder: str, spec: FeedSpec, articles: list[Article]) -> None:
         last_modified = format_datetime(feed_updated(articles), usegmt=True)
         for kind, body in render_all(spec, articles).items():
-            self._store(folder + FEED_FILES[kind], body, MEDIA_TYPES[kind], last_modified)
+            links = [("self", spec.self_url(kind)), ("alternate", spec.site_url)]
+            links += spec.history_links(kind)
+            if spec.hub_url:
+                links.append(("hub", spec.hub_url))
+            link_lines = "\n".join(f"{rel} {href}" for rel, href in links)
+            self._store(
+                folder + FEED_FILES[kind], body, MEDIA_TYPES[kind], last_modified, link_lines
+            )
 
     def document(self, path: str) -> StoredDocument | None:
         """A stored document by its path under ``/feeds/``."""
@@ -174,12 +182,17 @@ class Publisher:
 
     def read(self, path: str, *, body: str | None) -> tuple[DocumentHead, bytes] | None:
         """Validators and one body field ("body", "gzip" or None) in one atomic read."""
-        fields = ["etag", "last_modified", "media_type", *([body] if body else [])]
+        fields = ["etag", "last_modified", "media_type", "links", *([body] if body else [])]
         values = self.store.client.hmget(self.store.keys.feed_document(path), fields)
         if values[0] is None:
             return None
-        head = DocumentHead(path, _text(values[0]), _text(values[1]), _text(values[2]))
-        content = values[3] if body else b""
+        links = tuple(
+            (rel, href)
+            for line in _text(values[3] or b"").splitlines()
+            for rel, _, href in [line.partition(" ")]
+        )
+        head = DocumentHead(path, _text(values[0]), _text(values[1]), _text(values[2]), links)
+        content = values[4] if body else b""
         return head, content if isinstance(content, bytes) else str(content or "").encode()
 
     def catalogue(self) -> list[tuple[str, str, str]]:
@@ -238,7 +251,9 @@ class Publisher:
             language=settings.core.default_language,
         )
 
-    def _store(self, path: str, body: bytes, media_type: str, last_modified: str) -> None:
+    def _store(
+        self, path: str, body: bytes, media_type: str, last_modified: str, links: str
+    ) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         key = self.store.keys.feed_document(path)
         if self.store.client.hget(key, "etag") == etag.encode():
@@ -251,6 +266,7 @@ class Publisher:
                 "etag": etag,
                 "last_modified": last_modified,
                 "media_type": media_type,
+                "links": links,
             },
         )
         self._write_file(path, body)

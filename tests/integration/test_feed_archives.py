@@ -73,3 +73,15 @@ def test_walking_the_archives_yields_every_entry(redis_service: RedisService, st
     assert unchanged is not None
     assert unchanged.etag == etags[f"tags/{tag}/archive/1/rss.xml"].etag  # type: ignore[union-attr]
     assert ids[1] not in (publisher.document(f"tags/{tag}/feed.json") or first_page).body.decode()
+
+
+def test_feed_kinds_can_be_switched_off(redis_service: RedisService, store: Store) -> None:
+    settings = Settings.from_env(
+        service_env(redis_service, SYNDICATE_FEED_AUTHORS="false", SYNDICATE_FEED_TAGS="off")
+    )
+    publisher = Publisher(store, settings)
+    tag = f"off-{uuid.uuid4().hex[:8]}"
+    ingest(store, f"Quiet Article {tag}", tag)
+    publisher.publish_dirty()
+    assert publisher.document("atom.xml") is not None
+    assert publisher.document(f"tags/{tag}/atom.xml") is None
