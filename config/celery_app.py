@@ -32,6 +32,7 @@ TASK_ROUTES = {
     "syndicate.ping": {"queue": QUEUE_INGEST},
     "syndicate.publish*": {"queue": QUEUE_PUBLISH},
     "syndicate.deliver*": {"queue": QUEUE_DELIVER},
+    "syndicate.websub*": {"queue": QUEUE_DELIVER},
 }
 
 

@@ -44,6 +44,8 @@ class Settings:
     tag_feeds: bool = True
     feed_max_age: int = 300
     publish_delay: float = 1.0
+    allowed_networks: str = ""
+    hub_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -80,6 +82,8 @@ class Settings:
             tag_feeds=env.flag("SYNDICATE_FEED_TAGS", default=True),
             feed_max_age=env.integer("SYNDICATE_FEED_MAX_AGE", 300, minimum=0),
             publish_delay=env.integer("SYNDICATE_PUBLISH_DELAY_MS", 1000, minimum=0) / 1000,
+            allowed_networks=env.text("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", ""),
+            hub_url=_hub_url(env, site_url),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),
@@ -94,6 +98,13 @@ class Settings:
                 default_language=env.text("SYNDICATE_DEFAULT_LANGUAGE", "en"),
             ),
         )
+
+
+def _hub_url(env: _Reader, site_url: str) -> str | None:
+    """The public URL of the built-in WebSub hub; None when switched off."""
+    if not env.flag("SYNDICATE_WEBSUB", default=True):
+        return None
+    return env.text("SYNDICATE_HUB_URL", "") or f"{site_url}/websub"
 
 
 def _folder(url: str) -> str:

@@ -16,8 +16,10 @@ import html
 import json
 import logging
 import time
+from dataclasses import asdict
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import kombu.exceptions
 import redis
@@ -29,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import Settings
 from feeds.publish import DocumentHead, Publisher
+from feeds.websub import Hub, HubRequestError, parse_hub_request
 from worker.core.errors import InputError
 from worker.store import ArticleRecord
 from worker.submit import Submitter
@@ -144,17 +147,7 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
             "error": submission.error,
         }
 
-    publisher = Publisher(submitter.store, settings)
-
-    @app.get("/feeds/", response_class=HTMLResponse)
-    def feed_index() -> HTMLResponse:
-        """An HTML page listing every published feed in its three formats."""
-        return HTMLResponse(feed_index_html(settings.site_title, publisher.catalogue()))
-
-    @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
-    def get_feed(path: str, request: Request) -> Response:
-        """A published feed document, with validators, 304s and gzip."""
-        return feed_response(request, path, publisher, settings.feed_max_age)
+    _install_feed_routes(app, settings, submitter)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -184,6 +177,37 @@ def feed_response(request: Request, path: str, publisher: Publisher, max_age: in
     if compressed:
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=head.media_type, headers=headers)
+
+
+def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter) -> None:
+    """GET /feeds/..., the /feeds/ index and the WebSub hub."""
+    publisher = Publisher(submitter.store, settings)
+    hub = Hub(submitter.store, settings) if settings.hub_url else None
+
+    @app.post("/websub", status_code=202)
+    async def websub(request: Request) -> Response:
+        """The WebSub hub: subscribe or unsubscribe (form-encoded hub.* fields)."""
+        if hub is None:
+            raise ApiError(404, "not_found", "the WebSub hub is switched off")
+        body = await _read_body(request, 64 * 1024)
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            hub_request = parse_hub_request(form)
+            await run_in_threadpool(hub.check_callback, hub_request.callback)
+        except HubRequestError as error:
+            raise ApiError(400, "bad_hub_request", str(error)) from None
+        submitter.enqueue_task("syndicate.websub_verify", asdict(hub_request))
+        return Response(status_code=202)
+
+    @app.get("/feeds/", response_class=HTMLResponse)
+    def feed_index() -> HTMLResponse:
+        """An HTML page listing every published feed in its three formats."""
+        return HTMLResponse(feed_index_html(settings.site_title, publisher.catalogue()))
+
+    @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
+    def get_feed(path: str, request: Request) -> Response:
+        """A published feed document, with validators, 304s and gzip."""
+        return feed_response(request, path, publisher, settings.feed_max_age)
 
 
 def feed_index_html(title: str, feeds: list[tuple[str, str, str]]) -> str:

@@ -82,6 +82,8 @@ class Publisher:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        #: Paths whose bytes changed in this publisher's renders (for WebSub pushes).
+        self.changed_documents: list[str] = []
 
     def publish_dirty(self) -> list[str]:
         """Render every feed marked dirty; returns the feeds rendered."""
@@ -247,7 +249,7 @@ class Publisher:
             site_url=settings.site_url + "/",
             folder_url=settings.feeds_url + feed_folder(feed),
             publisher=settings.site_title,
-            hub_url=None,  # advertised once the WebSub hub pushes
+            hub_url=settings.hub_url,
             language=settings.core.default_language,
         )
 
@@ -270,6 +272,7 @@ class Publisher:
             },
         )
         self._write_file(path, body)
+        self.changed_documents.append(path)
         log.info("published %s (%d bytes, etag %s)", path, len(body), etag)
 
     def _write_file(self, path: str, body: bytes) -> None:

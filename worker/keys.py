@@ -18,6 +18,7 @@
     {p}feed-renders               hash: feed key -> renders so far (coalescing is visible)
     {p}feed-names                 hash: feed key -> display name (author or tag as written)
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
+    {p}websub:{path}              hash: WebSub subscribers of a document (callback -> lease)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
 
 Celery's own keys (queues, unacked) live beside these with kombu's names.
@@ -95,6 +96,9 @@ class Keys:
 
     def feed_document(self, path: str) -> str:
         return f"{self.prefix}feed-doc:{path}"
+
+    def websub_subscribers(self, path: str) -> str:
+        return f"{self.prefix}websub:{path}"
 
     @property
     def publish_scheduled(self) -> str:

@@ -25,6 +25,7 @@ from worker.core.pipeline import parse_article
 from worker.store import Store, Submission
 
 Enqueue = Callable[[str], None]
+SendTask = Callable[[str, object], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,13 @@ class Accepted:
 class Submitter:
     """Validates, stores and enqueues submissions."""
 
-    def __init__(self, store: Store, settings: Settings, enqueue: Enqueue) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, enqueue: Enqueue, send_task: SendTask | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self._enqueue = enqueue
+        self._send_task = send_task
         # Validation needs no summaries; the worker computes them.
         self._validation = replace(settings.core, summaries=False)
 
@@ -62,7 +66,16 @@ class Submitter:
         def enqueue(submission_id: str) -> None:
             celery_app.send_task("syndicate.ingest", args=[submission_id])
 
-        return cls(Store(redis_client(settings)), settings, enqueue)
+        def send_task(name: str, argument: object) -> None:
+            celery_app.send_task(name, args=[argument])
+
+        return cls(Store(redis_client(settings)), settings, enqueue, send_task)
+
+    def enqueue_task(self, name: str, argument: object) -> None:
+        """Queue another task by name with one JSON argument (e.g. WebSub verification)."""
+        if self._send_task is None:
+            raise RuntimeError("this submitter was built without a Celery app")
+        self._send_task(name, argument)
 
     def submit(
         self,

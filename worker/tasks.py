@@ -11,11 +11,12 @@ import time
 from functools import cache
 
 import redis
-from celery import shared_task
+from celery import Task, shared_task
 
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
 from feeds.publish import Publisher
+from feeds.websub import Hub, HubRequest
 from worker.connection import redis_client
 from worker.ingest import process_submission
 from worker.store import Store
@@ -69,7 +70,44 @@ def publish_feeds() -> list[str]:
     store = _store()
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
-    return Publisher(store, _settings()).publish_dirty()
+    publisher = Publisher(store, _settings())
+    rendered = publisher.publish_dirty()
+    if _settings().hub_url:
+        hub = _hub()
+        for path in publisher.changed_documents:
+            for callback in hub.subscribers(path):
+                websub_deliver.delay(path, callback)
+    return rendered
+
+
+@cache
+def _hub() -> Hub:
+    return Hub(_store(), _settings())
+
+
+@shared_task(name="syndicate.websub_verify")
+def websub_verify(request: dict[str, object]) -> bool:
+    """Verify a subscriber's intent (or deny an unknown topic) and record the outcome."""
+    return _hub().verify(HubRequest(**request))  # type: ignore[arg-type]
+
+
+@shared_task(
+    name="syndicate.websub_deliver",
+    bind=True,
+    max_retries=5,
+)
+def websub_deliver(self: Task, path: str, callback: str) -> str:
+    """POST the current document to one subscriber; retried with backoff on failure."""
+    document = Publisher(_store(), _settings()).read(path, body="body")
+    if document is None:
+        return "gone"
+    head, body = document
+    outcome = _hub().distribute(path, callback, body, head.media_type)
+    if outcome == "failed":
+        # Short countdowns only: a retry waits unacknowledged in a worker and must come
+        # due well within the visibility timeout.
+        raise self.retry(countdown=min(20, 2 ** (self.request.retries + 1)))
+    return outcome
 
 
 @shared_task(name="syndicate.requeue_stalled")

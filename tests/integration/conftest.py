@@ -82,6 +82,8 @@ def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:
         "SYNDICATE_VISIBILITY_TIMEOUT": "6",
         "SYNDICATE_TASK_TIME_LIMIT": "5",
         "SYNDICATE_UNACKED_RESTORE_INTERVAL": "1",
+        "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "SYNDICATE_PUBLISH_DELAY_MS": "300",
         "PYTHONPATH": str(ROOT),
     }
     env.update(extra)
@@ -106,11 +108,14 @@ def submitter(settings: Settings) -> Submitter:
 class WorkerProcess:
     """A real ``celery worker`` process (prefork pool) in its own process group."""
 
-    def __init__(self, env: dict[str, str], queues: str = "ingest,publish", concurrency: int = 1):
+    def __init__(
+        self, env: dict[str, str], queues: str = "ingest,publish", concurrency: int = 1,
+        pool: str = "prefork",
+    ):  # fmt: skip
         name = f"test-{uuid.uuid4().hex[:6]}@%h"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", queues,
-             "-P", "prefork", "-c", str(concurrency), "-n", name, "--loglevel", "WARNING",
+             "-P", pool, "-c", str(concurrency), "-n", name, "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle"],
             env=env,
             cwd=ROOT,
@@ -149,6 +154,16 @@ def start_worker(redis_service: RedisService) -> Iterator[Callable[..., WorkerPr
 @pytest.fixture(scope="session")
 def worker(redis_service: RedisService) -> Iterator[WorkerProcess]:
     process = WorkerProcess(service_env(redis_service), concurrency=2)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def io_worker(redis_service: RedisService) -> Iterator[WorkerProcess]:
+    """A worker on the I/O queue (deliveries, WebSub), thread pool as in production."""
+    process = WorkerProcess(
+        service_env(redis_service), queues="deliver", concurrency=8, pool="threads"
+    )
     yield process
     process.stop()
 
