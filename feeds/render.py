@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -136,10 +136,10 @@ def render_atom(spec: FeedSpec, articles: Sequence[Article]) -> bytes:
     if spec.hub_url:
         generator.link(href=spec.hub_url, rel="hub")
     generator.author({"name": spec.publisher})
-    for article in articles:
+    for article, updated in zip(articles, _distinct_updated(articles), strict=True):
         entry = _entry(generator, article)
         entry.link(href=entry_link(article, spec.site_url), rel="alternate", type="text/html")
-        entry.updated(_updated(article))
+        entry.updated(updated)
         for name in article.authors or (spec.publisher,):
             entry.author({"name": name})
         for tag in article.tags:
@@ -214,6 +214,24 @@ def _entry(generator: FeedGenerator, article: Article) -> Any:
     entry.description(article.summary or article.description or article.title)
     entry.content(content_html(article), type="html")
     return entry
+
+
+def _distinct_updated(articles: Sequence[Article]) -> list[datetime]:
+    """Entry update times, made distinct by a microsecond where two coincide.
+
+    Feed validators warn about two Atom entries with the same ``updated`` (as happens
+    when many articles are imported with the same date); a microsecond earlier keeps
+    the order and the meaning, and is the same on every render.
+    """
+    used: set[datetime] = set()
+    distinct = []
+    for article in articles:
+        moment = _updated(article)
+        while moment in used:
+            moment -= timedelta(microseconds=1)
+        used.add(moment)
+        distinct.append(moment)
+    return distinct
 
 
 def _published(article: Article) -> datetime:

@@ -53,6 +53,7 @@ def articles() -> list[Article]:
         article = parse_article(name.read_bytes()).article
         moment = datetime(2024, 1, 1 + index, 8, tzinfo=UTC)
         found.append(msgspec.structs.replace(article, published=moment, updated=moment))
+    # Same times as the first article: a batch import with one date for many articles.
     bare = msgspec.structs.replace(found[0], id="no-author", authors=(), tags=(), url=None)
     return [*found, bare]
 
@@ -86,6 +87,8 @@ def test_atom_follows_rfc_4287(documents: dict[str, dict[str, bytes]], name: str
     assert all(absolute(href or "") for _, _, href in links)
     entries = root.findall(f"{ATOM}entry")
     assert entries
+    updated = [entry.findtext(f"{ATOM}updated") for entry in entries]
+    assert len(updated) == len(set(updated)), "validators warn about duplicate atom:updated"
     for entry in entries:
         for required in ("id", "title", "updated"):
             assert len(entry.findall(f"{ATOM}{required}")) == 1, required
