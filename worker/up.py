@@ -55,6 +55,8 @@ def run_up(
             "SYNDICATE_API_TOKENS": ",".join(tokens),
         }
         env["SYNDICATE_DATA_DIR"] = str(settings.data_dir.resolve())
+        # Feed self links and the hub URL must name the address actually served.
+        env.setdefault("SYNDICATE_SITE_URL", f"http://{host}:{port}")
         children = standard_children(
             host=host, port=port, concurrency=concurrency, io_threads=io_threads,
             queues=queues, data_dir=str(settings.data_dir.resolve()), beat=beat,
