@@ -2,7 +2,7 @@
 
 In one run, against a private embedded Redis and one prefork worker (``-c`` = cores):
 
-1. the ceiling: N no-op tasks (``syndicate.ping``, which only INCRs a counter) enqueued
+1. the ceiling (the worker consumes ingest and publish, as deployed): N no-op tasks (``syndicate.ping``, which only INCRs a counter) enqueued
    as fast as possible; tasks/s from first enqueue to last executed;
 2. throughput: N articles submitted with the Python API (validate, store raw, enqueue)
    as fast as possible; articles/s from first submit to last stored;
@@ -56,7 +56,7 @@ def article(index: int, run: str) -> bytes:
 
 def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", "ingest",
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", "ingest,publish",
          "-P", "prefork", "-c", str(concurrency), "--loglevel", "WARNING",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         throughput = n / (time.perf_counter() - start)
         outcomes = {submitter.store.submission(item.submission_id).result for item in accepted}  # type: ignore[union-attr]
 
+        renders = {
+            key.decode(): int(value)
+            for key, value in client.hgetall(submitter.store.keys.feed_renders).items()
+        }
         latencies = _paced(submitter, options.rate, options.seconds, run)
     finally:
         worker.terminate()
@@ -128,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{n / submitted:.0f}/s; outcomes {sorted(map(str, outcomes))})"
     )
     print(f"ratio:              {ratio:8.2f}x the ceiling (target >= 0.40)")
+    print(f"feed renders during the burst: {sum(renders.values())} over {len(renders)} feeds")
     print(
         f"latency at {options.rate:.0f}/s:   p50 {p50:.1f} ms, p99 {p99:.1f} ms "
         f"over {len(latencies)} articles (target p99 < 250 ms)"

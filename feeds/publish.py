@@ -86,16 +86,23 @@ class Publisher:
         self.changed_documents: list[str] = []
 
     def publish_dirty(self) -> list[str]:
-        """Render every feed marked dirty; returns the feeds rendered."""
+        """Render each feed that was dirty when called, once; returns the feeds rendered.
+
+        Feeds dirtied while this runs are left for the next (debounced) run: draining
+        until empty would re-render busy feeds back to back under a steady stream.
+        """
         rendered: list[str] = []
-        while True:
-            popped = self.store.client.spop(self.store.keys.feeds_dirty, _DRAIN_BATCH)
+        pending = int(self.store.client.scard(self.store.keys.feeds_dirty))
+        while pending > 0:
+            popped = self.store.client.spop(self.store.keys.feeds_dirty, min(pending, _DRAIN_BATCH))
             if not popped:
-                return rendered
+                break
+            pending -= len(popped)
             for item in popped:
                 feed = item.decode() if isinstance(item, bytes) else str(item)
                 if self.publish_feed(feed):
                     rendered.append(feed)
+        return rendered
 
     def publish_feed(self, feed: str) -> bool:
         """Render one feed and its changed archive pages; False when its kind is off."""
