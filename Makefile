@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline_speed.py
 	$(BIN)/python bench/rouge_eval.py
 	$(BIN)/python bench/e2e_throughput.py
+	$(BIN)/python bench/publish_scaling.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
