@@ -214,3 +214,21 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def ingest_one_through(env: dict[str, str], submitter: Submitter, title: str) -> None:
+    """Submit one article and have a real worker (started with ``env``) store it as v1."""
+    accepted = submitter.submit(f"{title}\nA description.\nPart\nIt arrives.\n".encode())
+    worker = WorkerProcess(env, queues="ingest")
+    try:
+
+        def done() -> bool:
+            submission = submitter.store.submission(accepted.submission_id)
+            return submission is not None and submission.status == "done"
+
+        wait_until(done, timeout=60)
+        record = submitter.store.article(accepted.article_id)
+        assert record is not None
+        assert record.version == 1
+    finally:
+        worker.stop()

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from config.settings import Settings
-from tests.integration.conftest import ROOT, WorkerProcess, free_port, wait_until
+from tests.integration.conftest import ROOT, free_port, ingest_one_through, wait_until
 from worker.embedded_redis import find_redis_server
 from worker.submit import Submitter
 
@@ -62,19 +62,4 @@ def test_ingest_through_sentinel(sentinel_url: str, tmp_path: Path) -> None:
         "PYTHONPATH": str(ROOT),
     }
     submitter = Submitter.from_settings(Settings.from_env(env))
-    accepted = submitter.submit(
-        f"Through The Watch {uuid.uuid4().hex[:6]}\nA description.\nPart\nIt arrives.\n".encode()
-    )
-    worker = WorkerProcess(env, queues="ingest")
-    try:
-        store = submitter.store
-
-        def done() -> bool:
-            submission = store.submission(accepted.submission_id)
-            return submission is not None and submission.status == "done"
-
-        wait_until(done, timeout=60)
-        record = store.article(accepted.article_id)
-        assert record is not None and record.version == 1
-    finally:
-        worker.stop()
+    ingest_one_through(env, submitter, f"Through The Watch {uuid.uuid4().hex[:6]}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from tests.integration.conftest import ROOT, WorkerProcess, free_port, wait_until
+from tests.integration.conftest import ROOT, free_port, ingest_one_through, wait_until
 from worker.embedded_redis import find_redis_server
 from worker.submit import Submitter
 
@@ -47,20 +47,7 @@ def test_ingest_over_tls(tls_url: str, tmp_path: Path) -> None:
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     submitter = Submitter.from_settings(Settings.from_env(env))
     wait_until(lambda: _reachable(submitter), timeout=20)
-    accepted = submitter.submit(
-        f"Sealed Letters {uuid.uuid4().hex[:6]}\nA description.\nPart\nIt arrives.\n".encode()
-    )
-    worker = WorkerProcess(env, queues="ingest")
-    try:
-        store = submitter.store
-
-        def done() -> bool:
-            submission = store.submission(accepted.submission_id)
-            return submission is not None and submission.status == "done"
-
-        wait_until(done, timeout=60)
-    finally:
-        worker.stop()
+    ingest_one_through(env, submitter, f"Sealed Letters {uuid.uuid4().hex[:6]}")
 
 
 def _reachable(submitter: Submitter) -> bool:
