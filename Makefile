@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run parse test lint bench clean
+# Loopback is allowed for webhooks on a development machine only (`make listen`).
+DEV_NETWORKS := SYNDICATE_WEBHOOK_ALLOWED_NETWORKS=$${SYNDICATE_WEBHOOK_ALLOWED_NETWORKS-127.0.0.0/8,::1/128}
+
+.PHONY: run listen parse test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/syndicate up --ingest examples
+	$(DEV_NETWORKS) $(BIN)/syndicate up --ingest examples
+
+listen: $(STAMP)
+	$(DEV_NETWORKS) $(BIN)/syndicate subscriptions listen
 
 parse: $(STAMP)
 	$(BIN)/syndicate parse examples/everwinter-2019-ending-explained.txt
@@ -31,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rouge_eval.py
 	$(BIN)/python bench/e2e_throughput.py
 	$(BIN)/python bench/publish_scaling.py
+	$(BIN)/python bench/webhook_fanout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

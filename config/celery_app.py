@@ -70,6 +70,16 @@ def celery_config(settings: Settings) -> dict[str, object]:
                 "task": "syndicate.publish_feeds",
                 "schedule": float(settings.requeue_interval),
             },
+            "dispatch-and-promote-deliveries": {
+                "task": "syndicate.deliver_dispatch",
+                "schedule": settings.delivery_tick,
+                # A tick that waited longer than the next one is pointless: drop it.
+                "options": {"expires": max(1.0, settings.delivery_tick * 5)},
+            },
+            "trim-delivery-log": {
+                "task": "syndicate.deliver_trim",
+                "schedule": 3600.0,
+            },
         },
         "timezone": "UTC",
     }

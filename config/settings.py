@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.core.durations import parse_duration, parse_schedule
 from worker.core.errors import SyndicateError
 from worker.core.options import MIB, CoreOptions
 
@@ -46,6 +47,15 @@ class Settings:
     publish_delay: float = 1.0
     allowed_networks: str = ""
     hub_url: str | None = None
+    webhook_schedule: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_connect_timeout: float = 5.0
+    webhook_timeout: float = 15.0
+    webhook_retry_after_min: float = 60.0
+    webhook_disable_after: float = 5 * 86400.0
+    webhook_rotation_grace: float = 86400.0
+    webhook_max_in_flight: int = 1
+    delivery_retention: float = 30 * 86400.0
+    delivery_tick: float = 1.0
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -53,6 +63,27 @@ class Settings:
                 "SYNDICATE_TASK_TIME_LIMIT must be below SYNDICATE_VISIBILITY_TIMEOUT, or a "
                 "running task would be handed to a second worker"
             )
+        if self.webhook_timeout + self.webhook_connect_timeout >= self.task_time_limit:
+            raise ConfigError(
+                "SYNDICATE_WEBHOOK_TIMEOUT plus SYNDICATE_WEBHOOK_CONNECT_TIMEOUT must be below "
+                "SYNDICATE_TASK_TIME_LIMIT, or an attempt could be cut off mid-request"
+            )
+        if self.attempt_guard >= self.visibility_timeout:
+            raise ConfigError(
+                "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT + SYNDICATE_WEBHOOK_TIMEOUT + 2 s must be "
+                "below SYNDICATE_VISIBILITY_TIMEOUT, so a killed attempt is retried on redelivery"
+            )
+
+    @property
+    def delivery_lease(self) -> float:
+        """How long a promoted message waits before it is promoted again: long enough that
+        Celery redelivers a killed attempt first (after the visibility timeout)."""
+        return 5.0 * self.visibility_timeout
+
+    @property
+    def attempt_guard(self) -> float:
+        """Longer than any attempt can last: a claim older than this is a dead worker's."""
+        return self.webhook_connect_timeout + self.webhook_timeout + 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +115,17 @@ class Settings:
             publish_delay=env.integer("SYNDICATE_PUBLISH_DELAY_MS", 1000, minimum=0) / 1000,
             allowed_networks=env.text("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", ""),
             hub_url=_hub_url(env, site_url),
+            webhook_schedule=env.schedule(
+                "SYNDICATE_WEBHOOK_RETRY_SCHEDULE", "0,5s,5m,30m,2h,5h,10h,10h"
+            ),
+            webhook_connect_timeout=env.duration("SYNDICATE_WEBHOOK_CONNECT_TIMEOUT", "5s"),
+            webhook_timeout=env.duration("SYNDICATE_WEBHOOK_TIMEOUT", "15s"),
+            webhook_retry_after_min=env.duration("SYNDICATE_WEBHOOK_RETRY_AFTER_MIN", "60s"),
+            webhook_disable_after=env.duration("SYNDICATE_WEBHOOK_DISABLE_AFTER", "5d"),
+            webhook_rotation_grace=env.duration("SYNDICATE_WEBHOOK_ROTATION_GRACE", "24h"),
+            webhook_max_in_flight=env.integer("SYNDICATE_WEBHOOK_MAX_IN_FLIGHT", 1, minimum=1),
+            delivery_retention=env.duration("SYNDICATE_DELIVERY_RETENTION", "30d"),
+            delivery_tick=env.duration("SYNDICATE_DELIVERY_TICK", "1s"),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),
                 max_sections=env.integer("SYNDICATE_MAX_SECTIONS", 10_000, minimum=1),
@@ -132,6 +174,20 @@ class _Reader:
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         return value
+
+    def duration(self, name: str, default: str) -> float:
+        raw = self.text(name, "") or default
+        try:
+            return parse_duration(raw)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+
+    def schedule(self, name: str, default: str) -> tuple[float, ...]:
+        raw = self.text(name, "") or default
+        try:
+            return parse_schedule(raw)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
 
     def flag(self, name: str, *, default: bool) -> bool:
         raw = self.text(name, "").lower()

@@ -16,6 +16,7 @@ import html
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -30,7 +31,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import Settings
+from feeds.api_base import ApiError, error_response, read_body
+from feeds.api_webhooks import install_webhook_routes
 from feeds.publish import DocumentHead, Publisher
+from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequestError, parse_hub_request
 from worker.core.errors import InputError
 from worker.store import ArticleRecord
@@ -39,23 +43,6 @@ from worker.submit import Submitter
 log = logging.getLogger(__name__)
 
 ENVELOPE_FORMATS = ("text", "markdown", "html", "json")
-
-
-class ApiError(Exception):
-    """An error answered as JSON with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-
-def error_response(status: int, code: str, message: str, **extra: object) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = {"error": {"code": code, "message": message, **extra}}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
@@ -71,7 +58,7 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     @app.post("/v1/articles", status_code=202, dependencies=[Depends(require_token)])
     async def submit_article(request: Request) -> JSONResponse:
         """Submit a new or updated article (JSON fields, a {format, body} envelope, or raw)."""
-        body = await _read_body(request, settings.max_request_bytes)
+        body = await read_body(request, settings.max_request_bytes)
         content_type = request.headers.get("content-type")
         try:
             data, format_, inner_type = _unwrap(body, content_type)
@@ -148,6 +135,9 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
         }
 
     _install_feed_routes(app, settings, submitter)
+    install_webhook_routes(
+        app, Webhooks(submitter.store, settings), require_token, _delivery_waker(submitter)
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -189,7 +179,7 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
         """The WebSub hub: subscribe or unsubscribe (form-encoded hub.* fields)."""
         if hub is None:
             raise ApiError(404, "not_found", "the WebSub hub is switched off")
-        body = await _read_body(request, 64 * 1024)
+        body = await read_body(request, 64 * 1024)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             hub_request = parse_hub_request(form)
@@ -271,6 +261,17 @@ def _not_modified(request: Request, etags: tuple[str, str], last_modified: str) 
         return False
 
 
+def _delivery_waker(submitter: Submitter) -> Callable[[], None]:
+    def wake() -> None:
+        # Best effort: the beat promotes due messages every tick anyway.
+        try:
+            submitter.enqueue_task("syndicate.deliver_dispatch", "api")
+        except Exception as error:
+            log.warning("could not wake the delivery worker: %s", error)
+
+    return wake
+
+
 def _token_checker(settings: Settings) -> Any:
     tokens = [token.encode() for token in settings.api_tokens]
 
@@ -288,22 +289,6 @@ def _token_checker(settings: Settings) -> Any:
             raise ApiError(403, "forbidden", "the token is not valid")
 
     return require_token
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"the request body is over the limit of {limit:,} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(
-                413, "too_large", f"the request body is over the limit of {limit:,} bytes"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _unwrap(body: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:

@@ -32,6 +32,7 @@ import requests
 
 from config.settings import Settings
 from feeds.addresses import AddressRefusedError, check_url, parse_networks
+from feeds.safe_http import ThreadSessions
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,12 @@ class Hub:
         self.store = store
         self.settings = settings
         self.allowed = parse_networks(settings.allowed_networks)
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self._sessions = ThreadSessions(self.allowed, user_agent=USER_AGENT)
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's pooled session; it applies the address rules to every connection."""
+        return self._sessions.get()
 
     def topic_path(self, topic: str) -> str | None:
         """The document path of one of our topics, or None for anything else."""
@@ -181,7 +186,7 @@ class Hub:
             response = self.session.post(
                 callback, data=body, headers=headers, timeout=(5, 15), allow_redirects=False
             )
-        except (requests.RequestException, HubRequestError) as error:
+        except (requests.RequestException, HubRequestError, AddressRefusedError) as error:
             log.warning("websub: delivery of %s to %s failed: %s", path, callback, error)
             return "failed"
         if response.status_code == 410:
@@ -196,6 +201,6 @@ class Hub:
             return self.session.get(
                 with_query(callback, parameters), timeout=(5, 15), allow_redirects=False
             )
-        except (requests.RequestException, HubRequestError) as error:
+        except (requests.RequestException, HubRequestError, AddressRefusedError) as error:
             log.info("websub: GET %s failed: %s", callback, error)
             return None

@@ -208,6 +208,16 @@ def ingest(paths: tuple[str, ...], format_: str | None, wait: bool, timeout: flo
     sys.exit(run_ingest(_settings(), list(paths), format_=format_, wait=wait, timeout=timeout))
 
 
+def _add_webhook_commands() -> None:
+    from worker.cli_webhooks import deliveries, subscriptions  # noqa: PLC0415 - heavier imports
+
+    cli.add_command(subscriptions)
+    cli.add_command(deliveries)
+
+
+_add_webhook_commands()
+
+
 def main() -> None:
     """Entry point of the ``syndicate`` console script."""
     try:

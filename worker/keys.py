@@ -20,6 +20,20 @@
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
     {p}websub:{path}              hash: WebSub subscribers of a document (callback -> lease)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
+    {p}wh:endpoints               zset: webhook endpoint ids by creation time
+    {p}wh:endpoint:{ep}           hash: one endpoint (url, filters, secrets, state)
+    {p}wh:msg:{mid}               hash: one message to one endpoint (body, status, token)
+    {p}wh:attempts:{mid}          list: JSON record of every attempt of a message
+    {p}wh:msgs                    zset: every message id by creation time (retention)
+    {p}wh:msgs:{ep}               zset: an endpoint's message ids by creation time
+    {p}wh:due                     zset: message id -> due time (the retry schedule)
+    {p}wh:due:{ep}                zset: the same, for one endpoint
+    {p}wh:inflight:{ep}           zset: message id -> lease end (per-endpoint cap)
+    {p}wh:dead                    zset: dead-lettered message ids by time
+    {p}wh:dead:{ep}               zset: an endpoint's dead letters
+    {p}wh:held:{ep}               zset: messages kept while the endpoint is disabled
+    {p}wh:stats                   hash: attempt and outcome counters
+    {p}wh:dispatch:scheduled      string: set while a dispatch task is queued
 
 Celery's own keys (queues, unacked) live beside these with kombu's names.
 """
@@ -103,3 +117,58 @@ class Keys:
     @property
     def publish_scheduled(self) -> str:
         return f"{self.prefix}publish:scheduled"
+
+    # Webhooks: everything under {prefix}wh:
+
+    @property
+    def wh_prefix(self) -> str:
+        """The prefix Lua scripts use to name per-message and per-endpoint keys."""
+        return f"{self.prefix}wh:"
+
+    @property
+    def endpoints(self) -> str:
+        return f"{self.prefix}wh:endpoints"
+
+    def endpoint(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:endpoint:{endpoint_id}"
+
+    def message(self, message_id: str) -> str:
+        return f"{self.prefix}wh:msg:{message_id}"
+
+    def attempts(self, message_id: str) -> str:
+        return f"{self.prefix}wh:attempts:{message_id}"
+
+    @property
+    def messages(self) -> str:
+        return f"{self.prefix}wh:msgs"
+
+    def endpoint_messages(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:msgs:{endpoint_id}"
+
+    @property
+    def due(self) -> str:
+        return f"{self.prefix}wh:due"
+
+    def endpoint_due(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:due:{endpoint_id}"
+
+    def inflight(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:inflight:{endpoint_id}"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}wh:dead"
+
+    def endpoint_dead(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:dead:{endpoint_id}"
+
+    def held(self, endpoint_id: str) -> str:
+        return f"{self.prefix}wh:held:{endpoint_id}"
+
+    @property
+    def delivery_stats(self) -> str:
+        return f"{self.prefix}wh:stats"
+
+    @property
+    def dispatch_scheduled(self) -> str:
+        return f"{self.prefix}wh:dispatch:scheduled"

@@ -16,6 +16,7 @@ from celery import Task, shared_task
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
 from feeds.publish import Publisher
+from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequest
 from worker.connection import redis_client
 from worker.ingest import process_submission
@@ -52,6 +53,7 @@ def ingest(submission_id: str) -> dict[str, object]:
     result = process_submission(_store(), submission_id, _settings().core, now=time.time())
     if result.outcome in ("published", "updated", "deleted"):
         schedule_publish()
+        schedule_dispatch()
     return result.as_dict()
 
 
@@ -62,6 +64,13 @@ def schedule_publish() -> None:
         # A short delay lets a burst of articles accumulate into one render per feed;
         # it is far below the visibility timeout, so the countdown is safe on Redis.
         publish_feeds.apply_async(countdown=_settings().publish_delay)
+
+
+def schedule_dispatch() -> None:
+    """Queue one webhook dispatch unless one is queued (or no endpoint exists)."""
+    client, keys = _store().client, _store().keys
+    if client.exists(keys.endpoints) and client.set(keys.dispatch_scheduled, "1", nx=True, ex=30):
+        deliver_dispatch.delay()
 
 
 @shared_task(name="syndicate.publish_feeds")
@@ -108,6 +117,55 @@ def websub_deliver(self: Task, path: str, callback: str) -> str:
         # due well within the visibility timeout.
         raise self.retry(countdown=min(20, 2 ** (self.request.retries + 1)))
     return outcome
+
+
+@cache
+def _webhooks() -> Webhooks:
+    return Webhooks(_store(), _settings())
+
+
+_REDIS_TROUBLE = (redis.ConnectionError, redis.TimeoutError)
+
+
+@shared_task(
+    name="syndicate.deliver_dispatch",
+    autoretry_for=_REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+)  # fmt: skip
+def deliver_dispatch(reason: str | None = None) -> int:
+    """Turn new article events into webhook messages and send what is due (also on beat)."""
+    store = _store()
+    store.client.delete(store.keys.dispatch_scheduled)
+    webhooks = _webhooks()
+    created = webhooks.dispatch()
+    _enqueue_attempts(webhooks.promote())
+    return created
+
+
+@shared_task(
+    name="syndicate.deliver",
+    autoretry_for=_REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+)  # fmt: skip
+def deliver(message_id: str, token: int) -> str:
+    """Make one delivery attempt, then send that endpoint's next due message."""
+    webhooks = _webhooks()
+    report = webhooks.attempt(message_id, token)
+    if report.endpoint_id:
+        _enqueue_attempts(webhooks.promote(report.endpoint_id))
+    return report.outcome
+
+
+def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:
+    for message_id, token in promoted:
+        deliver.delay(message_id, token)
+
+
+@shared_task(name="syndicate.deliver_trim")
+def deliver_trim() -> int:
+    """Forget delivered and dead messages older than the retention period."""
+    removed = _webhooks().trim()
+    if removed:
+        log.info("trimmed %d webhook messages past retention", removed)
+    return removed
 
 
 @shared_task(name="syndicate.requeue_stalled")

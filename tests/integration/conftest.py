@@ -84,6 +84,12 @@ def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:
         "SYNDICATE_UNACKED_RESTORE_INTERVAL": "1",
         "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "SYNDICATE_PUBLISH_DELAY_MS": "300",
+        # Webhook delivery compressed to seconds (production: 0,5s,5m,...,10h).
+        "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,1s,2s",
+        "SYNDICATE_WEBHOOK_RETRY_AFTER_MIN": "1s",
+        "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "1s",
+        "SYNDICATE_WEBHOOK_TIMEOUT": "1.5s",
+        "SYNDICATE_DELIVERY_TICK": "0.5s",
         "PYTHONPATH": str(ROOT),
     }
     env.update(extra)
@@ -165,6 +171,33 @@ def io_worker(redis_service: RedisService) -> Iterator[WorkerProcess]:
         service_env(redis_service), queues="deliver", concurrency=8, pool="threads"
     )
     yield process
+    process.stop()
+
+
+class BeatProcess:
+    """A real ``celery beat`` (the scheduler that promotes due deliveries)."""
+
+    def __init__(self, env: dict[str, str], schedule_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", "beat",
+             "-s", str(schedule_dir / f"beat-{uuid.uuid4().hex[:6]}"), "--loglevel", "WARNING"],
+            env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def beat(redis_service: RedisService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    process = BeatProcess(service_env(redis_service), tmp_path_factory.mktemp("beat"))
+    yield
     process.stop()
 
 

@@ -39,6 +39,8 @@ def env_for(server: EmbeddedRedis) -> dict[str, str]:
         "SYNDICATE_DATA_DIR": str(server.data_dir),
         "SYNDICATE_VISIBILITY_TIMEOUT": "6",
         "SYNDICATE_TASK_TIME_LIMIT": "5",
+        "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "1s",
+        "SYNDICATE_WEBHOOK_TIMEOUT": "1.5s",
         "SYNDICATE_UNACKED_RESTORE_INTERVAL": "1",
         "PYTHONPATH": str(ROOT),
     }

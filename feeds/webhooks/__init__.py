@@ -1,0 +1,1 @@
+"""Webhook delivery: Standard Webhooks signing, message bodies and the retry policy."""

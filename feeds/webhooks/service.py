@@ -1,0 +1,399 @@
+"""Webhook delivery: subscriptions, turning events into messages, attempts, replay.
+
+The Celery tasks, the HTTP API and the CLI are thin adapters over :class:`Webhooks`.
+Events come from the ``events`` stream of the article store, read through a Redis
+consumer group (``webhooks``): an event is acknowledged only after its messages are
+stored, and one left unacknowledged by a dead dispatcher is claimed again after a
+minute, so no event is lost between the commit of an article and its messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from config.settings import Settings
+from feeds.addresses import Resolver, check_url, parse_networks, system_resolver
+from feeds.publish import feed_folder
+from feeds.webhooks.payload import TEST_EVENT, build_article_payload, build_test_payload
+from feeds.webhooks.policy import judge
+from feeds.webhooks.sender import Sender
+from feeds.webhooks.signing import generate_secret, webhook_headers
+from feeds.webhooks.spec import EVENT_TYPES, SubscriptionChanges, matches
+from feeds.webhooks.store import (
+    Endpoint,
+    Message,
+    NewMessage,
+    Secret,
+    WebhookStore,
+    event_message_id,
+    new_endpoint_id,
+    new_message_id,
+)
+from worker.core.errors import SyndicateError
+from worker.core.model import Article
+from worker.store import Store, as_text_fields, feed_names
+
+log = logging.getLogger(__name__)
+
+EVENT_GROUP = "webhooks"
+_RECLAIM_IDLE_MS = 60_000
+_DISPATCH_BATCH = 200
+
+
+class NotFoundError(SyndicateError):
+    """No endpoint or message with that id (HTTP 404, CLI exit 2)."""
+
+
+class ConflictError(SyndicateError):
+    """The request does not fit the current state (HTTP 409, CLI exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptReport:
+    """What one deliver task did: ``outcome`` is the verdict or "stale"/"held"."""
+
+    outcome: str
+    message_id: str
+    endpoint_id: str = ""
+    status: int | None = None
+
+
+class Webhooks:
+    """Everything webhook delivery does, over the Redis store."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        resolve: Resolver = system_resolver,
+        unit_random: Callable[[], float] = random.random,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.articles = store
+        self.store = WebhookStore(store.client, store.keys)
+        self.settings = settings
+        self.allowed = parse_networks(settings.allowed_networks)
+        self.resolve = resolve
+        self.unit_random = unit_random
+        self.clock = clock or time.time
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._sender: Sender | None = None
+
+    # Subscriptions
+
+    def subscribe(self, changes: SubscriptionChanges) -> tuple[Endpoint, str]:
+        """Create an endpoint; returns it with its secret (shown this once)."""
+        assert changes.url is not None
+        check_url(changes.url, self.allowed, self.resolve)
+        now = self.clock()
+        secret = generate_secret()
+        endpoint = Endpoint(
+            id=new_endpoint_id(),
+            url=changes.url,
+            events=changes.events or EVENT_TYPES,
+            authors=changes.authors or (),
+            tags=changes.tags or (),
+            description=changes.description or "",
+            created_at=now,
+            updated_at=now,
+            max_in_flight=changes.max_in_flight or self.settings.webhook_max_in_flight,
+            secrets=(Secret(secret),),
+        )
+        self.ensure_event_group()
+        self.store.save_endpoint(endpoint)
+        log.info("webhook endpoint %s created for %s", endpoint.id, endpoint.url)
+        return endpoint, secret
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        found = self.store.endpoint(endpoint_id)
+        if found is None:
+            raise NotFoundError(f"no webhook endpoint with id {endpoint_id!r}")
+        return found
+
+    def update(self, endpoint_id: str, changes: SubscriptionChanges) -> Endpoint:
+        """Change the given fields of an endpoint."""
+        current = self.endpoint(endpoint_id)
+        if changes.url is not None:
+            check_url(changes.url, self.allowed, self.resolve)
+        given = {
+            name: value
+            for name in ("url", "events", "authors", "tags", "description", "max_in_flight")
+            if (value := getattr(changes, name)) is not None
+        }
+        self.store.update_endpoint(endpoint_id, given | {"updated_at": self.clock()})
+        return replace(current, **given)
+
+    def delete(self, endpoint_id: str) -> None:
+        if not self.store.delete_endpoint(endpoint_id):
+            raise NotFoundError(f"no webhook endpoint with id {endpoint_id!r}")
+        log.info("webhook endpoint %s deleted", endpoint_id)
+
+    def set_enabled(self, endpoint_id: str, enabled: bool) -> int:
+        """Enable (rescheduling held messages; returns how many) or disable an endpoint."""
+        self.endpoint(endpoint_id)
+        rescheduled = self.store.set_enabled(
+            endpoint_id, enabled, now=self.clock(), reason="disabled by an operator"
+        )
+        log.warning(
+            "webhook endpoint %s %s", endpoint_id,
+            f"enabled; {rescheduled} held messages rescheduled" if enabled else "disabled",
+        )  # fmt: skip
+        return rescheduled
+
+    def rotate_secret(self, endpoint_id: str, grace: float | None = None) -> tuple[str, float]:
+        """A new secret; the current ones keep signing for ``grace`` seconds (default 24 h).
+
+        Returns the new secret and when the previous one stops being sent."""
+        endpoint = self.endpoint(endpoint_id)
+        now = self.clock()
+        until = now + (self.settings.webhook_rotation_grace if grace is None else grace)
+        kept = tuple(
+            Secret(s.value, until if s.expires is None else min(s.expires, until))
+            for s in endpoint.secrets
+            if s.expires is None or s.expires > now
+        )
+        secret = generate_secret()
+        self.store.set_secrets(endpoint_id, (Secret(secret), *kept))
+        log.info("webhook endpoint %s: secret rotated", endpoint_id)
+        return secret, until
+
+    def send_test(self, endpoint_id: str) -> str:
+        """Queue a ``webhook.test`` message to one endpoint; returns its id."""
+        endpoint = self.endpoint(endpoint_id)
+        if not endpoint.enabled:
+            raise ConflictError(f"endpoint {endpoint_id} is disabled; enable it first")
+        now = self.clock()
+        message_id = new_message_id()
+        body = build_test_payload(endpoint.id, timestamp=datetime.fromtimestamp(now, UTC))
+        self.store.create_messages([NewMessage(message_id, endpoint.id, TEST_EVENT, body)], now=now)
+        return message_id
+
+    # From events to messages
+
+    def ensure_event_group(self) -> None:
+        """Create the consumer group on the events stream (from now on) if missing."""
+        try:
+            self.store.client.xgroup_create(
+                self.articles.keys.events, EVENT_GROUP, id="$", mkstream=True
+            )
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def dispatch(self) -> int:
+        """Turn new events into messages for the matching endpoints; returns messages made."""
+        self.ensure_event_group()
+        created = 0
+        while True:
+            entries = self._reclaim() + self._read_new()
+            if not entries:
+                return created
+            endpoints = self.store.endpoints()
+            messages: list[NewMessage] = []
+            for _, fields in entries:
+                messages.extend(self._messages_for(as_text_fields(fields), endpoints))
+            created += self.store.create_messages(messages, now=self.clock())
+            self.store.client.xack(
+                self.articles.keys.events, EVENT_GROUP, *[entry_id for entry_id, _ in entries]
+            )
+            if len(entries) < _DISPATCH_BATCH:
+                return created
+
+    def _read_new(self) -> list[tuple[Any, Any]]:
+        reply = self.store.client.xreadgroup(
+            EVENT_GROUP, self.consumer, {self.articles.keys.events: ">"}, count=_DISPATCH_BATCH
+        )
+        if not reply:
+            return []
+        entries: list[tuple[Any, Any]] = reply[0][1]  # type: ignore[index,assignment]
+        return entries
+
+    def _reclaim(self) -> list[tuple[Any, Any]]:
+        """Events read by a dispatcher that died before acknowledging them."""
+        reply = self.store.client.xautoclaim(
+            self.articles.keys.events, EVENT_GROUP, self.consumer,
+            min_idle_time=_RECLAIM_IDLE_MS, start_id="0-0", count=_DISPATCH_BATCH,
+        )  # fmt: skip
+        return [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+
+    def _messages_for(
+        self, event: dict[str, str], endpoints: Sequence[Endpoint]
+    ) -> list[NewMessage]:
+        event_type = event.get("type", "")
+        article_id, version = event.get("article_id", ""), int(event.get("version", 0))
+        article = self.articles.article_version(article_id, version)
+        if article is None:
+            log.error("event %s of %s v%d: the version is missing; no message", event_type,
+                      article_id, version)  # fmt: skip
+            return []
+        targets = [
+            endpoint
+            for endpoint in endpoints
+            if matches(endpoint.events, endpoint.authors, endpoint.tags, event_type=event_type,
+                       article_authors=article.authors, article_tags=article.tags)
+        ]  # fmt: skip
+        if not targets:
+            return []
+        body = build_article_payload(
+            event_type, article, version=version,
+            timestamp=_event_time(event.get("at"), self.clock()),
+            changed_sections=json.loads(event.get("changed_sections") or "[]"),
+            feeds=self.feed_links(article),
+        )  # fmt: skip
+        return [
+            NewMessage(event_message_id(endpoint.id, event_type, article_id, version),
+                       endpoint.id, event_type, body, article_id, version)
+            for endpoint in targets
+        ]  # fmt: skip
+
+    def feed_links(self, article: Article) -> list[dict[str, str]]:
+        """The feeds an article appears in, with the URL of each format."""
+        links = []
+        for key, name in feed_names(article).items():
+            kind = key.partition(":")[0]
+            if (kind == "author" and not self.settings.author_feeds) or (
+                kind == "tag" and not self.settings.tag_feeds
+            ):
+                continue
+            base = self.settings.feeds_url + feed_folder(key)
+            links.append({"name": key, "title": name or self.settings.site_title,
+                          "atom": base + "atom.xml", "rss": base + "rss.xml",
+                          "json": base + "feed.json"})  # fmt: skip
+        return links
+
+    # Sending
+
+    def promote(self, endpoint_id: str | None = None) -> list[tuple[str, int]]:
+        """Due messages to send now, as (message id, token) pairs for deliver tasks."""
+        return self.store.promote(
+            now=self.clock(), lease=self.settings.delivery_lease,
+            default_cap=self.settings.webhook_max_in_flight, endpoint_id=endpoint_id,
+        )  # fmt: skip
+
+    def sender(self) -> Sender:
+        if self._sender is None:
+            self._sender = Sender(
+                self.allowed,
+                connect_timeout=self.settings.webhook_connect_timeout,
+                timeout=self.settings.webhook_timeout,
+            )
+        return self._sender
+
+    def attempt(self, message_id: str, token: int) -> AttemptReport:
+        """Make the attempt a promotion asked for; at most once per (message, token)."""
+        started = self.clock()
+        if not self.store.claim(message_id, token, now=started, guard=self.settings.attempt_guard):
+            return AttemptReport("stale", message_id)
+        message = self.store.message(message_id)
+        endpoint = self.store.endpoint(message.endpoint) if message else None
+        if message is None:
+            return AttemptReport("stale", message_id)
+        if endpoint is None or not endpoint.enabled:
+            self.store.finish(message, token, "hold", now=started, attempt=None)
+            return AttemptReport("held", message_id, message.endpoint)
+        return self._send(message, endpoint, token)
+
+    def _send(self, message: Message, endpoint: Endpoint, token: int) -> AttemptReport:
+        sent_at = self.clock()
+        headers = webhook_headers(
+            endpoint.live_secrets(sent_at), message.id, int(sent_at), message.body
+        )
+        response = self.sender().post(endpoint.url, message.body, headers)
+        now = self.clock()
+        verdict = judge(
+            response.status, error=response.error, attempt=message.round_attempts + 1,
+            schedule=self.settings.webhook_schedule, retry_after=response.retry_after, now=now,
+            retry_after_min=self.settings.webhook_retry_after_min,
+            failing_since=endpoint.failing_since,
+            disable_after=self.settings.webhook_disable_after, unit_random=self.unit_random(),
+        )  # fmt: skip
+        next_due = now + verdict.delay if verdict.kind == "retry" else None
+        record = {
+            "attempt": message.attempts + 1,
+            "at": _iso(sent_at),
+            "status": response.status,
+            "latency_ms": round(response.latency * 1000, 1),
+            "response": response.body,
+            "error": response.error,
+            "outcome": verdict.kind,
+            "reason": verdict.reason,
+            "next_due": _iso(next_due) if next_due is not None else None,
+        }
+        finished = self.store.finish(
+            message, token, verdict.kind, now=now, attempt=record, next_due=next_due or 0.0,
+            reason=verdict.reason, status=response.status,
+        )  # fmt: skip
+        self._log_attempt(message, endpoint, verdict.kind, verdict.reason, finished)
+        return AttemptReport(verdict.kind, message.id, endpoint.id, response.status)
+
+    def _log_attempt(
+        self, message: Message, endpoint: Endpoint, kind: str, reason: str, finished: int
+    ) -> None:
+        context = {"message": message.id, "endpoint": endpoint.id, "article": message.article_id}
+        if finished == 2:
+            log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason, extra=context)
+        elif kind == "dead":
+            log.warning("message %s to %s dead-lettered: %s", message.id, endpoint.id, reason,
+                        extra=context)  # fmt: skip
+        elif kind == "retry":
+            log.info("message %s to %s will be retried: %s", message.id, endpoint.id, reason,
+                     extra=context)  # fmt: skip
+        else:
+            log.info("message %s to %s: %s", message.id, endpoint.id, kind, extra=context)
+
+    # Recovery and housekeeping
+
+    def message(self, message_id: str) -> Message:
+        found = self.store.message(message_id, with_attempts=True)
+        if found is None:
+            raise NotFoundError(f"no message with id {message_id!r}")
+        return found
+
+    def replay(self, message_id: str, *, force: bool = False) -> bool:
+        """Send a failed message again (same webhook-id); a delivered one only with ``force``.
+
+        False when it is already pending (e.g. a concurrent replay got there first)."""
+        result = self.store.replay(message_id, now=self.clock(), force=force)
+        if result < 0:
+            raise NotFoundError(f"no message with id {message_id!r}")
+        if result == 2:
+            raise ConflictError(
+                f"message {message_id} was delivered; replay it with force to send it again"
+            )
+        return result == 1
+
+    def replay_dead(self, endpoint_id: str) -> int:
+        self.endpoint(endpoint_id)
+        return self.store.replay_dead(endpoint_id, now=self.clock())
+
+    def recover(self, endpoint_id: str, since: float) -> int:
+        """Send again every failed message of an endpoint created since ``since``."""
+        self.endpoint(endpoint_id)
+        return self.store.recover(endpoint_id, since=since, now=self.clock())
+
+    def trim(self) -> int:
+        """Forget finished messages older than the retention period."""
+        return self.store.trim(older_than=self.clock() - self.settings.delivery_retention)
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+
+
+def _event_time(text: str | None, fallback: float) -> datetime:
+    try:
+        return datetime.fromisoformat(text) if text else datetime.fromtimestamp(fallback, UTC)
+    except ValueError:
+        return datetime.fromtimestamp(fallback, UTC)

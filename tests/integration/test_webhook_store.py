@@ -1,0 +1,197 @@
+"""The delivery state machine in a real Redis: promotion, claims, cap, replay, trim.
+
+Each test uses its own key prefix; the clock is passed in (no sleeping).
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from feeds.webhooks.store import Endpoint, NewMessage, Secret, WebhookStore
+from tests.integration.conftest import RedisService
+from worker.keys import Keys
+
+LEASE = 100.0
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def store(redis_service: RedisService) -> WebhookStore:
+    return WebhookStore(redis_service.client(), Keys(prefix=f"t-{uuid.uuid4().hex[:8]}:"))
+
+
+def endpoint(store: WebhookStore, name: str = "ep1", cap: int = 1) -> Endpoint:
+    made = Endpoint(
+        id=name, url="http://127.0.0.1/x", events=("article.published",), created_at=T0,
+        updated_at=T0, max_in_flight=cap, secrets=(Secret("whsec_c2VjcmV0c2VjcmV0"),),
+    )  # fmt: skip
+    store.save_endpoint(made)
+    return made
+
+
+def messages(
+    store: WebhookStore, count: int, endpoint_id: str = "ep1", now: float = T0
+) -> list[str]:
+    ids = [f"msg_{endpoint_id}_{int(now)}_{i}" for i in range(count)]
+    made = [NewMessage(i, endpoint_id, "article.published", b"{}") for i in ids]
+    assert store.create_messages(made, now=now) == count
+    return ids
+
+
+def promote(
+    store: WebhookStore, now: float, endpoint_id: str | None = None
+) -> list[tuple[str, int]]:
+    return store.promote(now=now, lease=LEASE, default_cap=1, endpoint_id=endpoint_id)
+
+
+def test_creating_a_message_twice_makes_one(store: WebhookStore) -> None:
+    endpoint(store)
+    messages(store, 1)
+    again = [NewMessage(f"msg_ep1_{int(T0)}_0", "ep1", "article.published", b"{}")]
+    assert store.create_messages(again, now=T0 + 5) == 0
+    assert store.client.zcard(store.keys.due) == 1
+
+
+def test_the_cap_holds_and_first_attempts_follow_creation_order(store: WebhookStore) -> None:
+    endpoint(store, cap=2)
+    ids = messages(store, 5)
+    promoted = promote(store, T0 + 1)
+    assert [m for m, _ in promoted] == ids[:2]
+    assert promote(store, T0 + 1) == []  # both slots taken
+    message = store.message(ids[0])
+    assert message is not None
+    assert store.claim(ids[0], promoted[0][1], now=T0 + 1, guard=10)
+    store.finish(message, promoted[0][1], "delivered", now=T0 + 2, attempt={"n": 1})
+    assert [m for m, _ in promote(store, T0 + 2, "ep1")] == [ids[2]]
+
+
+def test_two_promoters_at_once_never_promote_a_message_twice(store: WebhookStore) -> None:
+    for i in range(20):
+        endpoint(store, f"ep{i}", cap=3)
+        messages(store, 10, f"ep{i}")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: promote(store, T0 + 1), range(4)))
+    promoted = [m for result in results for m, _ in result]
+    assert len(promoted) == len(set(promoted)) == 20 * 3
+
+
+def test_an_attempt_is_claimed_once_per_token(store: WebhookStore) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, token)] = promote(store, T0 + 1)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(
+            pool.map(lambda _: store.claim(message_id, token, now=T0 + 1, guard=10), range(8))
+        )
+    assert claims.count(True) == 1
+    assert not store.claim(message_id, token - 1, now=T0 + 1, guard=10)  # an older promotion
+    # A claim older than the guard belongs to a dead worker: the redelivered task takes over.
+    assert store.claim(message_id, token, now=T0 + 12, guard=10)
+
+
+def test_a_stale_finish_is_ignored(store: WebhookStore) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, token)] = promote(store, T0 + 1)
+    message = store.message(message_id)
+    assert message is not None
+    assert store.finish(message, token, "delivered", now=T0 + 2, attempt={"n": 1}) == 1
+    assert store.finish(message, token, "retry", now=T0 + 3, attempt={"n": 2}, next_due=T0 + 9) == 0
+    final = store.message(message_id, with_attempts=True)
+    assert final is not None and final.status == "delivered" and final.attempts == 1
+
+
+def test_a_lost_task_comes_due_again_after_the_lease(store: WebhookStore) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, first)] = promote(store, T0 + 1)
+    assert promote(store, T0 + 50) == []  # the lease is not over
+    [(again, second)] = promote(store, T0 + 1 + LEASE + 1)
+    assert again == message_id and second == first + 1
+    assert not store.claim(message_id, first, now=T0 + 200, guard=10)
+
+
+def test_retry_dead_and_replay(store: WebhookStore) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, token)] = promote(store, T0 + 1)
+    message = store.message(message_id)
+    assert message is not None
+    store.finish(message, token, "retry", now=T0 + 2, attempt={"n": 1}, next_due=T0 + 7)
+    assert promote(store, T0 + 6) == []
+    [(_, token)] = promote(store, T0 + 7)
+    store.finish(message, token, "dead", now=T0 + 8, attempt={"n": 2}, reason="HTTP 500")
+    dead = store.messages(endpoint_id="ep1", status="dead")
+    assert [m.id for m in dead] == [message_id] and dead[0].attempts == 2
+    assert store.replay(message_id, now=T0 + 9) == 1
+    assert store.replay(message_id, now=T0 + 9) == 0  # already pending
+    assert store.messages(endpoint_id="ep1", status="dead") == []
+    [(_, token)] = promote(store, T0 + 9)
+    store.finish(message, token, "delivered", now=T0 + 10, attempt={"n": 3})
+    assert store.replay(message_id, now=T0 + 11) == 2  # delivered: only with force
+    assert store.replay(message_id, now=T0 + 11, force=True) == 1
+    log = store.message(message_id, with_attempts=True)
+    assert log is not None and [a["n"] for a in log.attempt_log] == [1, 2, 3]
+
+
+def test_messages_of_a_disabled_endpoint_are_held_then_sent_on_enable(store: WebhookStore) -> None:
+    endpoint(store)
+    store.set_enabled("ep1", False, now=T0)
+    ids = messages(store, 2)
+    assert promote(store, T0 + 1) == []
+    assert {m.status for m in store.messages(endpoint_id="ep1")} == {"held"}
+    assert store.set_enabled("ep1", True, now=T0 + 2) == 2
+    assert [m for m, _ in promote(store, T0 + 3)] == ids[:1]
+
+
+def test_disabling_finish_disables_once_and_holds(store: WebhookStore) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, token)] = promote(store, T0 + 1)
+    message = store.message(message_id)
+    assert message is not None
+    result = store.finish(message, token, "disable", now=T0 + 2, attempt={"n": 1}, reason="410")
+    assert result == 2
+    shown = store.endpoint("ep1")
+    assert shown is not None and not shown.enabled and shown.disabled_reason == "410"
+    assert store.message(message_id).status == "held"  # type: ignore[union-attr]
+
+
+def test_trim_forgets_finished_messages_past_retention_only(store: WebhookStore) -> None:
+    endpoint(store)
+    old = messages(store, 3, now=T0)
+    [(_, token)] = promote(store, T0 + 1)
+    first = store.message(old[0])
+    assert first is not None
+    store.finish(first, token, "delivered", now=T0 + 2, attempt={"n": 1})
+    store.set_enabled("ep1", False, now=T0 + 3)
+    promote(store, T0 + 4)  # the other two become held
+    recent = messages(store, 1, now=T0 + 1000)
+    removed = store.trim(older_than=T0 + 500)
+    assert removed == 3
+    assert [m.id for m in store.messages(endpoint_id="ep1")] == recent
+    assert store.client.exists(store.keys.attempts(old[0])) == 0
+
+
+def test_recover_resends_failed_messages_since_a_time(store: WebhookStore) -> None:
+    endpoint(store)
+    store.set_enabled("ep1", False, now=T0)
+    early = messages(store, 1, now=T0)
+    late = [NewMessage("msg_late", "ep1", "article.published", b"{}")]
+    store.create_messages(late, now=T0 + 100)
+    store.client.hset(store.keys.endpoint("ep1"), "enabled", "1")
+    assert store.recover("ep1", since=T0 + 50, now=T0 + 200) == 1
+    assert store.message("msg_late").status == "scheduled"  # type: ignore[union-attr]
+    assert store.message(early[0]).status == "held"  # type: ignore[union-attr]
+
+
+def test_deleting_an_endpoint_removes_its_messages(store: WebhookStore) -> None:
+    endpoint(store)
+    ids = messages(store, 3)
+    assert store.delete_endpoint("ep1")
+    assert store.message(ids[0]) is None
+    assert store.client.zcard(store.keys.due) == 0
+    assert store.endpoint_ids() == []
