@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import signal
 import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,10 @@ def describe(body: bytes) -> str:
         return f"{payload['type']} {data.get('id')} v{data.get('version')}: {data.get('title')}"
     except (ValueError, KeyError, AttributeError, TypeError):
         return f"{len(body)} bytes that are not a syndicate payload"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(
@@ -94,6 +99,7 @@ def serve(
     click.echo(f"listening on {url} as {endpoint.id} (every event); Ctrl-C stops")
     webhooks.send_test(endpoint.id)
     wake()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
