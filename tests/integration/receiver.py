@@ -32,6 +32,7 @@ class Receiver:
     behaviours: dict[str, str] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # requests begun, per path
+    begun_at: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -60,6 +61,7 @@ class Receiver:
         with self.lock:
             count = self.counts.get(path, 0) + 1
             self.counts[path] = count
+            self.begun_at.setdefault(path, []).append(time.time())
             behaviour = self.behaviours.get(path, "ok")
         kind, _, argument = behaviour.partition(":")
         status, extra = 204, {}
