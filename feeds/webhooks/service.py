@@ -341,7 +341,11 @@ class Webhooks:
     def _log_attempt(
         self, message: Message, endpoint: Endpoint, kind: str, reason: str, finished: int
     ) -> None:
-        context = {"message": message.id, "endpoint": endpoint.id, "article": message.article_id}
+        context = {
+            "message_id": message.id,
+            "endpoint_id": endpoint.id,
+            "article_id": message.article_id,
+        }
         if finished == 2:
             log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason, extra=context)
         elif kind == "dead":
