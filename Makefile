@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Loopback is allowed for webhooks on a development machine only (`make listen`).
 DEV_NETWORKS := SYNDICATE_WEBHOOK_ALLOWED_NETWORKS=$${SYNDICATE_WEBHOOK_ALLOWED_NETWORKS-127.0.0.0/8,::1/128}
 
-.PHONY: run listen parse test lint bench clean
+.PHONY: run listen flower parse test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ run: $(STAMP)
 
 listen: $(STAMP)
 	$(DEV_NETWORKS) $(BIN)/syndicate subscriptions listen
+
+flower: $(STAMP)
+	$(BIN)/celery -A config.celery_app flower --port=5555 --address=127.0.0.1
 
 parse: $(STAMP)
 	$(BIN)/syndicate parse examples/everwinter-2019-ending-explained.txt

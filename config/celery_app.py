@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from celery import Celery
 
+from config.logging import install_celery_logging
 from config.settings import Settings
+from worker import telemetry
 from worker.connection import broker_transport_sentinel, broker_url
 
 QUEUE_INGEST = "ingest"
@@ -91,7 +93,9 @@ def create_app(settings: Settings | None = None) -> Celery:
     app = Celery("syndicate", set_as_current=True)
     app.conf.update(celery_config(settings))
     app.conf.update(include=["worker.tasks"])
+    telemetry.install()
     return app
 
 
 app = create_app()
+install_celery_logging()

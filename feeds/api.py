@@ -30,8 +30,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.logging import configure_logging
 from config.settings import Settings
 from feeds.api_base import ApiError, error_response, read_body
+from feeds.api_failures import install_failure_routes
+from feeds.api_ops import install_ops_routes
 from feeds.api_webhooks import install_webhook_routes
 from feeds.publish import DocumentHead, Publisher
 from feeds.webhooks.service import Webhooks
@@ -138,6 +141,8 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     install_webhook_routes(
         app, Webhooks(submitter.store, settings), require_token, _delivery_waker(submitter)
     )
+    install_failure_routes(app, submitter, require_token)
+    install_ops_routes(app, submitter.store.client)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -384,4 +389,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 def build_app() -> FastAPI:
     """The app for ``uvicorn --factory feeds.api:build_app``, configured from the environment."""
     settings = Settings.from_env()
+    # uvicorn has configured its loggers by now: follow its --log-level, take over its handlers
+    configure_logging(
+        settings, process="api", level=logging.getLogger("uvicorn.error").level or logging.INFO
+    )
     return create_app(settings, Submitter.from_settings(settings))

@@ -208,11 +208,23 @@ def ingest(paths: tuple[str, ...], format_: str | None, wait: bool, timeout: flo
     sys.exit(run_ingest(_settings(), list(paths), format_=format_, wait=wait, timeout=timeout))
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The same data as JSON, for scripts.")
+@click.option("--watch", type=float, default=None, metavar="SECONDS", help="Refresh every N s.")
+def status(as_json: bool, watch: float | None) -> None:
+    """Redis, queues, workers, throughput, articles, feeds and deliveries on one screen."""
+    from worker.status_cli import run_status  # noqa: PLC0415 - needs Redis
+
+    sys.exit(run_status(_settings(), as_json=as_json, watch=watch))
+
+
 def _add_webhook_commands() -> None:
+    from worker.cli_failures import failures  # noqa: PLC0415 - heavier imports
     from worker.cli_webhooks import deliveries, subscriptions  # noqa: PLC0415 - heavier imports
 
     cli.add_command(subscriptions)
     cli.add_command(deliveries)
+    cli.add_command(failures)
 
 
 _add_webhook_commands()

@@ -89,13 +89,19 @@ def _process(
             )
         except InputError as error:
             store.fail(submission, str(error))
-            log.info("submission %s refused: %s", submission.id, error)
+            log.info(
+                "submission %s refused: %s", submission.id, error,
+                extra={"article_id": submission.article_id, "version": submission.version,
+                       "submission_id": submission.id},
+            )  # fmt: skip
             return IngestResult(submission.id, submission.article_id, "failed", 0, error=str(error))
         article = result.article
     committed = store.commit(submission, article, now=now)
     log.info(
         "article %s: %s (version %d, submission %s)",
         submission.article_id, committed.outcome, committed.version, submission.id,
+        extra={"article_id": submission.article_id, "version": committed.version,
+               "submission_id": submission.id},
     )  # fmt: skip
     return IngestResult(
         submission.id,

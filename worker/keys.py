@@ -4,6 +4,8 @@
     {p}submission:{sid}           hash: one accepted submission (raw input, kind, seq, status)
     {p}pending                    zset: submissions not yet committed, by last enqueue time
     {p}rejected                   stream: refused inputs kept with their error (capped)
+    {p}failed                     zset: failed submission ids by failure time (the failures view)
+    {p}task-failures              stream: tasks that failed for good (dead letters, capped)
     {p}article:{id}               hash: current stored version of an article
     {p}article:{id}:versions      hash: version number -> article JSON
     {p}article:{id}:history       list: JSON summaries of each version, oldest first
@@ -34,6 +36,11 @@
     {p}wh:held:{ep}               zset: messages kept while the endpoint is disabled
     {p}wh:stats                   hash: attempt and outcome counters
     {p}wh:dispatch:scheduled      string: set while a dispatch task is queued
+    {p}workers                    hash: worker hostname -> heartbeat JSON
+    {p}m:h:{metric}:{label}       hash: one histogram (per-bucket counts, sum, count)
+    {p}m:labels:{metric}          set: the labels a histogram has
+    {p}m:c:{name}                 hash: counters (field -> count)
+    {p}m:done:{bucket}            string: tasks finished in one 10-second bucket
 
 Celery's own keys (queues, unacked) live beside these with kombu's names.
 """
@@ -63,6 +70,14 @@ class Keys:
     @property
     def rejected(self) -> str:
         return f"{self.prefix}rejected"
+
+    @property
+    def failed(self) -> str:
+        return f"{self.prefix}failed"
+
+    @property
+    def task_failures(self) -> str:
+        return f"{self.prefix}task-failures"
 
     def article(self, article_id: str) -> str:
         return f"{self.prefix}article:{article_id}"
@@ -172,3 +187,21 @@ class Keys:
     @property
     def dispatch_scheduled(self) -> str:
         return f"{self.prefix}wh:dispatch:scheduled"
+
+    # Telemetry: heartbeats and metrics
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    def histogram(self, metric: str, label: str) -> str:
+        return f"{self.prefix}m:h:{metric}:{label}"
+
+    def histogram_labels(self, metric: str) -> str:
+        return f"{self.prefix}m:labels:{metric}"
+
+    def counter(self, name: str) -> str:
+        return f"{self.prefix}m:c:{name}"
+
+    def throughput(self, bucket: int) -> str:
+        return f"{self.prefix}m:done:{bucket}"

@@ -12,9 +12,11 @@ submission never overwrites a newer one.
 from __future__ import annotations
 
 import json
+import re
+import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -37,6 +39,7 @@ EVENT_TYPES: dict[str, str] = {
 RedisFields = dict[Any, Any]
 _EVENTS_MAXLEN = 100_000
 _REJECTED_MAXLEN = 10_000
+_STREAM_ID = re.compile(r"\d{1,19}-\d{1,19}")  # within Redis's 64-bit parts
 
 
 def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
@@ -65,6 +68,42 @@ class Submission:
     version: int = 0
     error: str | None = None
     done_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedSubmission:
+    """A submission that could not be processed, as the failures view shows it.
+
+    ``failures`` counts the attempts that failed, ``retries`` the operator retries;
+    ``raw`` is loaded only for one submission (:meth:`Store.failed_submission`).
+    """
+
+    id: str
+    article_id: str
+    kind: str
+    status: str
+    error: str | None
+    received_at: float
+    failed_at: float | None
+    size: int
+    format: str | None
+    content_type: str | None
+    failures: int = 0
+    retries: int = 0
+    discarded_at: float | None = None
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedInput:
+    """Input the API refused before it became a submission (the ``rejected`` stream)."""
+
+    entry_id: str
+    at: float
+    error: str
+    content_type: str | None
+    size: int
+    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +137,8 @@ class Store:
         self.keys = keys or Keys()
         self._mark_processing = client.register_script(_MARK_PROCESSING)
         self._fail = client.register_script(_FAIL)
+        self._retry_failure = client.register_script(_RETRY_FAILURE)
+        self._discard_failure = client.register_script(_DISCARD_FAILURE)
         self._place_in_feed = client.register_script(_PLACE_IN_FEED)
 
     # -- submissions -------------------------------------------------------------
@@ -237,21 +278,109 @@ class Store:
         document = self.client.hget(self.keys.versions(article_id), str(version))
         return Article.from_json(document) if document else None
 
-    def fail(self, submission: Submission, error: str) -> bool:
+    def fail(self, submission: Submission, error: str, *, now: float | None = None) -> bool:
         """Record that a submission could not be processed; its raw input is kept.
 
-        A submission already committed stays committed (False is returned), and the
-        article shows the failure only if no newer submission has been stored.
+        A submission already committed (or discarded) stays so (False is returned), and
+        the article shows the failure only if no newer submission has been stored. The
+        submission enters the failures view (``failed``), newest first.
         """
         failed = self._fail(
             keys=[
                 self.keys.submission(submission.id),
                 self.keys.article(submission.article_id),
                 self.keys.pending,
+                self.keys.failed,
             ],
-            args=[submission.seq, error, submission.id],
+            args=[submission.seq, error, submission.id, repr(time.time() if now is None else now)],
         )
         return bool(failed)
+
+    # -- the failures view ---------------------------------------------------------
+
+    def failures(self, limit: int = 50, since: float | None = None) -> list[FailedSubmission]:
+        """Failed submissions, newest failure first (``since``: failed at or after)."""
+        found = self.client.zrevrangebyscore(
+            self.keys.failed, "+inf", "-inf" if since is None else since, start=0, num=limit
+        )
+        ids = [_text(item) for item in found]
+        pipe = self.client.pipeline(transaction=False)
+        for submission_id in ids:
+            pipe.hmget(self.keys.submission(submission_id), _FAILURE_FIELDS)
+            pipe.hstrlen(self.keys.submission(submission_id), "raw")
+        replies = pipe.execute()
+        listed = []
+        for index, submission_id in enumerate(ids):
+            values, size = replies[2 * index], replies[2 * index + 1]
+            if values[0] is None:  # the hash is gone: nothing to show
+                continue
+            listed.append(_failed_submission(submission_id, values, int(size)))
+        return listed
+
+    def failed_submission(self, submission_id: str) -> FailedSubmission | None:
+        """One submission with its failure details and raw input (any status)."""
+        key = self.keys.submission(submission_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(key, _FAILURE_FIELDS)
+        pipe.hget(key, "raw")
+        values, raw = pipe.execute()
+        if values[0] is None:
+            return None
+        raw = raw or b""
+        return replace(_failed_submission(submission_id, values, len(raw)), raw=raw)
+
+    def retry_failure(self, submission_id: str, *, now: float) -> bool:
+        """Put a failed submission back in the queue's hands; False if it is not failed.
+
+        Atomically: status ``queued`` (error and result cleared), back in ``pending``
+        (so the stalled sweep re-sends it if the caller's enqueue is lost), out of the
+        failures view. The caller enqueues ``syndicate.ingest`` with the id.
+        """
+        article_id = self.client.hget(self.keys.submission(submission_id), "article_id")
+        if article_id is None:
+            return False
+        retried = self._retry_failure(
+            keys=[
+                self.keys.submission(submission_id),
+                self.keys.article(_text(article_id)),
+                self.keys.pending,
+                self.keys.failed,
+            ],
+            args=[repr(now), submission_id],
+        )
+        return bool(retried)
+
+    def discard_failure(self, submission_id: str, *, now: float) -> bool:
+        """Drop a failed submission from the failures view; False if it is not failed.
+
+        The submission's hash is kept, marked ``discarded`` (raw input and error stay for
+        audit, like every finished submission's); a discarded submission is never
+        processed again.
+        """
+        discarded = self._discard_failure(
+            keys=[self.keys.submission(submission_id), self.keys.failed],
+            args=[submission_id, repr(now)],
+        )
+        return bool(discarded)
+
+    def rejected_inputs(self, limit: int = 50, since: float | None = None) -> list[RejectedInput]:
+        """Inputs the API refused, newest first (``since``: refused at or after)."""
+        low = "-" if since is None else f"{max(0, int(since * 1000))}-0"
+        entries = self.client.xrevrange(self.keys.rejected, "+", low, count=limit) or []
+        return [_rejected(_text(entry_id), fields or {}) for entry_id, fields in entries]
+
+    def rejected_input(self, entry_id: str) -> RejectedInput | None:
+        """One refused input by its stream entry id."""
+        if not _STREAM_ID.fullmatch(entry_id):
+            return None
+        entries = self.client.xrange(self.keys.rejected, entry_id, entry_id, count=1) or []
+        return _rejected(_text(entries[0][0]), entries[0][1] or {}) if entries else None
+
+    def discard_rejected(self, entry_id: str) -> bool:
+        """Forget one refused input; False if there is no such entry."""
+        if not _STREAM_ID.fullmatch(entry_id):
+            return False
+        return bool(self.client.xdel(self.keys.rejected, entry_id))
 
     def commit(
         self, submission: Submission, article: Article | None, *, now: float
@@ -303,6 +432,7 @@ class Store:
             },
         )
         pipe.zrem(keys.pending, submission.id)
+        pipe.zrem(keys.failed, submission.id)
         if plan.outcome == "superseded":
             pipe.hset(article_key, mapping={"status": plan.status})
             return None
@@ -367,7 +497,7 @@ class _Plan:
 # KEYS: submission, article, pending. ARGV: seq, now, submission id.
 _MARK_PROCESSING = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'done' or status == 'failed' then return 0 end
+if status == 'done' or status == 'failed' or status == 'discarded' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'processing')
 local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 if tonumber(ARGV[1]) >= stored then redis.call('HSET', KEYS[2], 'status', 'processing') end
@@ -375,17 +505,86 @@ redis.call('ZADD', KEYS[3], 'XX', ARGV[2], ARGV[3])
 return 1
 """
 
-# KEYS: submission, article, pending. ARGV: seq, error, submission id.
+# KEYS: submission, article, pending, failed. ARGV: seq, error, submission id, now.
 _FAIL = """
-if redis.call('HGET', KEYS[1], 'status') == 'done' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'result', 'failed', 'error', ARGV[2])
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'done' or status == 'discarded' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'result', 'failed', 'error', ARGV[2],
+           'failed_at', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'failures', 1)
 redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
 local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 if tonumber(ARGV[1]) >= stored then
   redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[2])
 end
 return 1
 """
+
+# KEYS: submission, article, pending, failed. ARGV: now, submission id.
+_RETRY_FAILURE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'retried_at', ARGV[1])
+redis.call('HDEL', KEYS[1], 'result', 'error', 'done_at')
+redis.call('HINCRBY', KEYS[1], 'retries', 1)
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if seq >= stored and redis.call('HGET', KEYS[2], 'status') == 'failed' then
+  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', '')
+end
+return 1
+"""
+
+# KEYS: submission, failed. ARGV: submission id, now.
+_DISCARD_FAILURE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'status') ~= 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'discarded', 'discarded_at', ARGV[2])
+return 1
+"""
+
+_FAILURE_FIELDS = (
+    "kind", "article_id", "status", "error", "received_at", "failed_at", "format",
+    "content_type", "failures", "retries", "discarded_at",
+)  # fmt: skip
+
+
+def _failed_submission(submission_id: str, values: list[Any], size: int) -> FailedSubmission:
+    text = ["" if value is None else _text(value) for value in values]
+    (kind, article_id, status, error, received_at, failed_at, format_, content_type,
+     failures, retries, discarded_at) = text  # fmt: skip
+    return FailedSubmission(
+        id=submission_id,
+        article_id=article_id,
+        kind=kind or "upsert",
+        status=status or "queued",
+        error=error or None,
+        received_at=float(received_at or 0),
+        failed_at=float(failed_at) if failed_at else None,
+        size=size,
+        format=format_ or None,
+        content_type=content_type or None,
+        failures=int(failures or 0),
+        retries=int(retries or 0),
+        discarded_at=float(discarded_at) if discarded_at else None,
+    )
+
+
+def _rejected(entry_id: str, fields: Mapping[Any, Any]) -> RejectedInput:
+    data = {_text(key): value for key, value in fields.items()}
+    raw = data.get("raw", b"")
+    raw = raw if isinstance(raw, bytes) else str(raw).encode()
+    at = _text(data.get("at", b"")) or str(int(entry_id.partition("-")[0]) / 1000)
+    return RejectedInput(
+        entry_id=entry_id,
+        at=float(at),
+        error=_text(data.get("error", b"")),
+        content_type=_text(data.get("content_type", b"")) or None,
+        size=len(raw),
+        raw=raw,
+    )
 
 
 # An article's ordinal in a feed is handed out once, when it first enters the feed,

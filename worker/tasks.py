@@ -13,11 +13,13 @@ from functools import cache
 import redis
 from celery import Task, shared_task
 
+import worker.failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
 from feeds.publish import Publisher
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequest
+from worker import telemetry
 from worker.connection import redis_client
 from worker.ingest import process_submission
 from worker.store import Store
@@ -51,6 +53,7 @@ def _store() -> Store:
 def ingest(submission_id: str) -> dict[str, object]:
     """Parse, normalize, summarize and store one submitted article."""
     result = process_submission(_store(), submission_id, _settings().core, now=time.time())
+    telemetry.bump("articles", result.outcome)
     if result.outcome in ("published", "updated", "deleted"):
         schedule_publish()
         schedule_dispatch()
@@ -80,7 +83,10 @@ def publish_feeds() -> list[str]:
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
     publisher = Publisher(store, _settings())
+    started = time.perf_counter()
     rendered = publisher.publish_dirty()
+    if rendered:
+        telemetry.record("feed_publish_seconds", "all", time.perf_counter() - started)
     if _settings().hub_url:
         hub = _hub()
         for path in publisher.changed_documents:

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from config.logging import configure_logging
 from config.settings import Settings
 from worker.connection import embedded_for, redis_url
 from worker.supervisor import Supervisor, standard_children
@@ -42,7 +43,7 @@ def run_up(
     ingest_paths: list[str],
 ) -> int:
     """Run the whole service in the foreground until SIGINT/SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure_logging(settings, process="up")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = embedded_for(settings)
     if embedded is not None:

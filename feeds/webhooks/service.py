@@ -40,6 +40,7 @@ from feeds.webhooks.store import (
     new_endpoint_id,
     new_message_id,
 )
+from worker import telemetry
 from worker.core.errors import SyndicateError
 from worker.core.model import Article
 from worker.store import Store, as_text_fields, feed_names
@@ -336,6 +337,7 @@ class Webhooks:
             reason=verdict.reason, status=response.status,
         )  # fmt: skip
         self._log_attempt(message, endpoint, verdict.kind, verdict.reason, finished)
+        telemetry.record("webhook_attempt_seconds", verdict.kind, response.latency)
         return AttemptReport(verdict.kind, message.id, endpoint.id, response.status)
 
     def _log_attempt(

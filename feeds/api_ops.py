@@ -1,0 +1,54 @@
+"""Operations routes: ``/metrics`` (Prometheus) and ``/readyz`` (readiness).
+
+``/healthz`` (liveness, no dependencies) lives with the other routes in :mod:`feeds.api`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from feeds.metrics import CONTENT_TYPE, render_metrics
+from worker.keys import Keys
+from worker.status import QUEUES
+from worker.telemetry import WORKER_ALIVE_SECONDS
+
+
+def install_ops_routes(app: FastAPI, client: redis.Redis, keys: Keys | None = None) -> None:
+    keys = keys or Keys()
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus exposition format; figures shared by every worker, read from Redis."""
+        return Response(render_metrics(client), media_type=CONTENT_TYPE)
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Ready: Redis answers and at least one live worker consumes each queue (else 503)."""
+        body = readiness(client, keys, time.time())
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+
+def readiness(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
+    try:
+        client.ping()
+        records = [json.loads(raw) for raw in client.hvals(keys.workers)]
+    except redis.RedisError as error:
+        return {"status": "not_ready", "redis": f"unavailable: {type(error).__name__}",
+                "queues": {}}  # fmt: skip
+    consumers = dict.fromkeys(QUEUES, 0)
+    for record in records:
+        if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
+            for queue in record.get("queues", []):
+                consumers[queue] = consumers.get(queue, 0) + 1
+    ready = all(consumers[queue] for queue in QUEUES)
+    return {
+        "status": "ready" if ready else "not_ready",
+        "redis": "ok",
+        "queues": {queue: {"consumers": count} for queue, count in consumers.items()},
+    }

@@ -1,0 +1,178 @@
+"""``GET /metrics``: Prometheus metrics computed from Redis at scrape time.
+
+The workers record histograms and counters in Redis (:mod:`worker.telemetry`), so any
+API process reports the same figures for every worker on every host; gauges (queue
+lengths, dead letters, ...) are read live. Nothing is kept in the API process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from worker.keys import Keys
+from worker.status import QUEUES, queue_states
+from worker.telemetry import BUCKETS, WORKER_ALIVE_SECONDS
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_HISTOGRAMS = {
+    "task_queue_wait_seconds": ("Time tasks waited in their queue", "task"),
+    "task_runtime_seconds": ("Time tasks ran", "task"),
+    "webhook_attempt_seconds": ("Latency of webhook delivery attempts", "outcome"),
+    "feed_publish_seconds": ("Time a publish run took (all dirty feeds)", "scope"),
+}
+
+
+class SyndicateCollector(Collector):
+    """Reads every figure from Redis when Prometheus scrapes."""
+
+    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("syndicate_redis_up", "Whether Redis answered this scrape")
+        try:
+            metrics = list(self._collect(time.time()))
+        except redis.RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from metrics
+
+    def _collect(self, now: float) -> Iterator[Metric]:
+        yield from self._queue_metrics(now)
+        yield from self._worker_metrics(now)
+        for metric, (documentation, label) in _HISTOGRAMS.items():
+            yield self._histogram(metric, documentation, label)
+        yield self._counter("tasks", "syndicate_tasks", "Finished tasks by final state",
+                            ["task", "state"], split=True)  # fmt: skip
+        yield self._counter("articles", "syndicate_articles", "Ingested submissions by outcome",
+                            ["outcome"])  # fmt: skip
+        yield from self._delivery_metrics()
+        yield from self._store_gauges()
+
+    def _queue_metrics(self, now: float) -> Iterator[Metric]:
+        length = GaugeMetricFamily("syndicate_queue_length", "Messages waiting", labels=["queue"])
+        age = GaugeMetricFamily(
+            "syndicate_queue_oldest_age_seconds", "Age of the oldest waiting message",
+            labels=["queue"],
+        )  # fmt: skip
+        for queue, state in queue_states(self.client, now).items():
+            length.add_metric([queue], state["depth"])
+            age.add_metric([queue], state["oldest_age"] or 0.0)
+        yield length
+        yield age
+
+    def _worker_metrics(self, now: float) -> Iterator[Metric]:
+        consumers = GaugeMetricFamily(
+            "syndicate_queue_consumers", "Live workers consuming a queue", labels=["queue"]
+        )
+        alive = dict.fromkeys(QUEUES, 0)
+        for raw in self.client.hvals(self.keys.workers):
+            record: dict[str, Any] = json.loads(raw)
+            if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
+                for queue in record.get("queues", []):
+                    alive[queue] = alive.get(queue, 0) + 1
+        for queue, count in alive.items():
+            consumers.add_metric([queue], count)
+        yield consumers
+
+    def _histogram(self, metric: str, documentation: str, label: str) -> Metric:
+        family = HistogramMetricFamily(f"syndicate_{metric}", documentation, labels=[label])
+        labels = sorted(_text(v) for v in self.client.smembers(self.keys.histogram_labels(metric)))
+        with self.client.pipeline(transaction=False) as pipe:
+            for value in labels:
+                pipe.hgetall(self.keys.histogram(metric, value))
+            replies = pipe.execute()
+        for value, raw in zip(labels, replies, strict=True):
+            fields = {_text(k): _text(v) for k, v in raw.items()}
+            cumulative, buckets = 0, []
+            for bound in (*(repr(b) for b in BUCKETS), "+Inf"):
+                cumulative += int(fields.get(f"le:{bound}", 0))
+                buckets.append((bound, float(cumulative)))
+            family.add_metric([value], buckets, float(fields.get("sum", 0.0)))
+        return family
+
+    def _counter(self, name: str, metric: str, documentation: str, labels: list[str],
+                 *, split: bool = False) -> Metric:  # fmt: skip
+        family = CounterMetricFamily(metric, documentation, labels=labels)
+        for field, value in sorted(self.client.hgetall(self.keys.counter(name)).items()):
+            text = _text(field)
+            family.add_metric(text.split("|", 1) if split else [text], float(value))
+        return family
+
+    def _delivery_metrics(self) -> Iterator[Metric]:
+        keys = self.keys
+        stats = {_text(k): int(v) for k, v in self.client.hgetall(keys.delivery_stats).items()}
+        attempts = CounterMetricFamily(
+            "syndicate_webhook_attempts", "Webhook delivery attempts by outcome", labels=["outcome"]
+        )
+        attempts.add_metric(["delivered"], stats.get("attempts_delivered", 0))
+        attempts.add_metric(["failed"], stats.get("attempts_failed", 0))
+        yield attempts
+        yield CounterMetricFamily(
+            "syndicate_webhook_endpoints_disabled", "Endpoints disabled by 410 or failing",
+            value=stats.get("endpoints_disabled", 0),
+        )  # fmt: skip
+        endpoint_ids = [_text(e) for e in self.client.zrange(keys.endpoints, 0, -1)]
+        with self.client.pipeline(transaction=False) as pipe:
+            for endpoint_id in endpoint_ids:
+                pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
+            states = pipe.execute()
+        endpoints = GaugeMetricFamily(
+            "syndicate_webhook_endpoints", "Webhook endpoints by state", labels=["state"]
+        )
+        disabled = sum(1 for enabled, _ in states if enabled != b"1")
+        failing = sum(1 for enabled, since in states if enabled == b"1" and since)
+        endpoints.add_metric(["disabled"], disabled)
+        endpoints.add_metric(["failing"], failing)
+        endpoints.add_metric(["healthy"], len(states) - disabled - failing)
+        yield endpoints
+
+    def _store_gauges(self) -> Iterator[Metric]:
+        keys = self.keys
+        websub = list(self.client.scan_iter(match=keys.websub_subscribers("*"), count=500))
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.dead)
+            pipe.zcard(keys.due)
+            pipe.zcard(keys.articles)
+            pipe.zcard(f"{keys.prefix}failed")
+            for key in websub:
+                pipe.hlen(key)
+            dead, due, stored, failed, *subscribers = pipe.execute()
+        gauges = {
+            "syndicate_webhook_dead_letters": ("Dead-lettered webhook messages", dead),
+            "syndicate_webhook_scheduled": ("Webhook messages waiting for an attempt", due),
+            "syndicate_articles_stored": ("Live articles in the store", stored),
+            "syndicate_articles_failed": ("Failed submissions kept for inspection", failed),
+            "syndicate_websub_subscribers": ("WebSub subscriptions", sum(subscribers)),
+        }
+        for name, (documentation, value) in gauges.items():
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+
+def render_metrics(client: redis.Redis) -> bytes:
+    """The exposition text for one scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SyndicateCollector(client))
+    return generate_latest(registry)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,237 @@
+"""`syndicate status`: the whole system on one screen, read from Redis in a few round trips.
+
+:func:`gather` returns plain data (the ``--json`` output); :func:`render` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from config.celery_app import CPU_QUEUES, IO_QUEUES
+from worker.keys import Keys
+from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
+
+QUEUES = (*CPU_QUEUES, *IO_QUEUES)
+#: A worker that has finished nothing for this long while a queue it consumes has a
+#: message this old is flagged as not consuming.
+STALL_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    stall: float = STALL_SECONDS
+    alive: float = WORKER_ALIVE_SECONDS
+
+
+def gather(client: redis.Redis, keys: Keys | None = None, *, now: float | None = None,
+           thresholds: Thresholds | None = None) -> dict[str, Any]:  # fmt: skip
+    """Everything `syndicate status` shows, as JSON-ready data."""
+    keys = keys or Keys()
+    now = time.time() if now is None else now
+    limits = thresholds or Thresholds()
+    queues = queue_states(client, now)
+    workers = _workers(client, keys, now, queues, limits)
+    return {
+        "at": now,
+        "redis": _redis(client),
+        "queues": queues,
+        "workers": workers,
+        "throughput_last_minute": _throughput(client, keys, now),
+        "articles": _articles(client, keys),
+        "feeds": _feeds(client, keys),
+        "deliveries": _deliveries(client, keys, now),
+        "problems": _problems(queues, workers),
+    }
+
+
+def _redis(client: redis.Redis) -> dict[str, Any]:
+    info: dict[str, Any] = client.info()
+    return {
+        "version": info.get("redis_version"),
+        "used_memory": info.get("used_memory_human"),
+        "maxmemory_policy": info.get("maxmemory_policy"),
+        "aof": bool(info.get("aof_enabled")),
+        "aof_last_write": info.get("aof_last_write_status"),
+        "rdb_last_save": info.get("rdb_last_save_time"),
+        "clients": info.get("connected_clients"),
+    }
+
+
+def queue_states(client: redis.Redis, now: float) -> dict[str, dict[str, Any]]:
+    with client.pipeline(transaction=False) as pipe:
+        for queue in QUEUES:
+            pipe.llen(queue)
+            pipe.lindex(queue, -1)  # kombu pushes on the left: the oldest is on the right
+        replies = pipe.execute()
+    shown = {}
+    for index, queue in enumerate(QUEUES):
+        depth, oldest = replies[2 * index], replies[2 * index + 1]
+        sent_at = _sent_at(oldest)
+        shown[queue] = {
+            "depth": int(depth),
+            "oldest_age": None if sent_at is None else round(max(0.0, now - sent_at), 1),
+        }
+    return shown
+
+
+def _sent_at(raw: bytes | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw).get("headers", {}).get(SENT_AT_HEADER)
+        return float(value) if value is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict[str, Any]],
+             limits: Thresholds) -> list[dict[str, Any]]:  # fmt: skip
+    workers = []
+    for raw in client.hvals(keys.workers):
+        record = json.loads(raw)
+        alive = now - record.get("last_seen", 0) <= limits.alive
+        if not alive and now - record.get("last_seen", 0) > 3600:
+            continue  # long gone (killed without a goodbye): not worth a line
+        waiting = [
+            queue for queue in record.get("queues", [])
+            if (age := queues.get(queue, {}).get("oldest_age")) is not None and age > limits.stall
+        ]  # fmt: skip
+        idle_for = now - record.get("last_progress", now)
+        record |= {
+            "alive": alive,
+            "not_consuming": alive and bool(waiting) and idle_for > limits.stall,
+            "idle_for": round(idle_for, 1),
+        }
+        workers.append(record)
+    return sorted(workers, key=lambda w: w["hostname"])
+
+
+def _throughput(client: redis.Redis, keys: Keys, now: float) -> int:
+    current = int(now) // THROUGHPUT_BUCKET
+    buckets = [keys.throughput(current - i) for i in range(1, 7)]  # six whole buckets
+    return sum(int(value or 0) for value in client.mget(buckets))
+
+
+def _articles(client: redis.Redis, keys: Keys) -> dict[str, Any]:
+    with client.pipeline(transaction=False) as pipe:
+        pipe.zcard(keys.articles)
+        pipe.zcard(keys.pending)
+        pipe.zcard(f"{keys.prefix}failed")
+        pipe.hgetall(keys.counter("articles"))
+        stored, pending, failed, outcomes = pipe.execute()
+    return {
+        "stored": stored,
+        "pending": pending,
+        "failed": failed,
+        "outcomes": {_text(k): int(v) for k, v in outcomes.items()},
+    }
+
+
+def _feeds(client: redis.Redis, keys: Keys) -> dict[str, Any]:
+    names = [_text(name) for name in client.hkeys(keys.feed_names)]
+    with client.pipeline(transaction=False) as pipe:
+        pipe.hget(keys.feed_document("atom.xml"), "last_modified")
+        pipe.zcard(keys.feed_index("main"))
+        pipe.scard(keys.feeds_dirty)
+        last_published, main_entries, dirty = pipe.execute()
+    return {
+        "feeds": len(names),
+        "main_entries": main_entries,
+        "main_last_modified": _text(last_published) if last_published else None,
+        "dirty": dirty,
+    }
+
+
+def _deliveries(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
+    endpoint_ids = [_text(e) for e in client.zrange(keys.endpoints, 0, -1)]
+    with client.pipeline(transaction=False) as pipe:
+        for endpoint_id in endpoint_ids:
+            pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
+        pipe.zcard(keys.due)
+        pipe.zcount(keys.due, "-inf", repr(now))
+        pipe.zcard(keys.dead)
+        pipe.hgetall(keys.delivery_stats)
+        *states, scheduled, due_now, dead, stats = pipe.execute()
+    return {
+        "endpoints": len(endpoint_ids),
+        "disabled": sum(1 for enabled, _ in states if enabled != b"1"),
+        "failing": sum(1 for enabled, failing in states if enabled == b"1" and failing),
+        "scheduled": scheduled,
+        "due_now": due_now,
+        "dead_letters": dead,
+        "counters": {_text(k): int(v) for k, v in stats.items()},
+    }
+
+
+def _problems(queues: dict[str, dict[str, Any]], workers: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for queue, state in queues.items():
+        consumers = [w for w in workers if w["alive"] and queue in w.get("queues", [])]
+        if not consumers and state["depth"]:
+            problems.append(f"queue {queue}: {state['depth']} waiting and no worker consumes it")
+        elif not consumers:
+            problems.append(f"queue {queue}: no worker consumes it")
+    for worker in workers:
+        if worker["not_consuming"]:
+            problems.append(
+                f"worker {worker['hostname']}: alive but has finished nothing for "
+                f"{worker['idle_for']:.0f}s while its queue waits"
+            )
+        elif not worker["alive"]:
+            problems.append(f"worker {worker['hostname']}: no heartbeat (stopped or lost)")
+    return problems
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def render(status: dict[str, Any]) -> str:
+    """The one-screen text form."""
+    r = status["redis"]
+    lines = [
+        f"Redis {r['version']}  memory {r['used_memory']}  "
+        f"aof {'on' if r['aof'] else 'OFF'} ({r['aof_last_write'] or '-'})  "
+        f"policy {r['maxmemory_policy']}  clients {r['clients']}",
+        "",
+        f"{'queue':10} {'depth':>7} {'oldest':>8}",
+    ]
+    for name, queue in status["queues"].items():
+        lines.append(f"{name:10} {queue['depth']:>7} {_age(queue['oldest_age']):>8}")
+    lines += ["", f"workers ({sum(w['alive'] for w in status['workers'])} alive)"]
+    for w in status["workers"]:
+        state = "NOT CONSUMING" if w["not_consuming"] else ("ok" if w["alive"] else "GONE")
+        lines.append(
+            f"  {w['hostname']:32} {','.join(w['queues']):22} {w['pool']}×{w['concurrency']:<3} "
+            f"active {w.get('active', 0):<3} done {w.get('processed', 0):<7} {state}"
+        )
+    a, f, d = status["articles"], status["feeds"], status["deliveries"]
+    lines += [
+        "",
+        f"throughput  {status['throughput_last_minute']} tasks in the last minute",
+        f"articles    {a['stored']} stored, {a['pending']} pending, {a['failed']} failed",
+        f"feeds       {f['feeds']} feeds, main has {f['main_entries']} entries, "
+        f"last modified {f['main_last_modified'] or '-'}, {f['dirty']} waiting to render",
+        f"deliveries  {d['endpoints']} endpoints ({d['failing']} failing, {d['disabled']} "
+        f"disabled), {d['scheduled']} scheduled ({d['due_now']} due), "
+        f"{d['dead_letters']} dead letters",
+    ]
+    problems = status["problems"]
+    lines += ["", "problems:" if problems else "no problems found"]
+    lines += [f"  ! {problem}" for problem in problems]
+    return "\n".join(lines)
