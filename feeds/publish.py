@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 
 _DRAIN_BATCH = 100
 
+# KEYS: dirty, rendering. ARGV: how many. Moves dirty feeds to "rendering" and returns them.
+_CLAIM_DIRTY = """
+local feeds = redis.call('SPOP', KEYS[1], ARGV[1])
+if #feeds > 0 then redis.call('SADD', KEYS[2], unpack(feeds)) end
+return feeds
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class DocumentHead:
@@ -84,17 +91,25 @@ class Publisher:
         self.settings = settings
         #: Paths whose bytes changed in this publisher's renders (for WebSub pushes).
         self.changed_documents: list[str] = []
+        self._claim = store.client.register_script(_CLAIM_DIRTY)
 
     def publish_dirty(self) -> list[str]:
         """Render each feed that was dirty when called, once; returns the feeds rendered.
 
         Feeds dirtied while this runs are left for the next (debounced) run: draining
         until empty would re-render busy feeds back to back under a steady stream.
+        The caller holds the publish lock: a claimed feed stays in ``feeds:rendering``
+        until its documents are stored, so a run that dies hands it to the next one.
         """
+        keys, client = self.store.keys, self.store.client
+        client.sunionstore(keys.feeds_dirty, [keys.feeds_dirty, keys.feeds_rendering])
+        client.delete(keys.feeds_rendering)
         rendered: list[str] = []
-        pending = int(self.store.client.scard(self.store.keys.feeds_dirty))
+        pending = int(client.scard(keys.feeds_dirty))
         while pending > 0:
-            popped = self.store.client.spop(self.store.keys.feeds_dirty, min(pending, _DRAIN_BATCH))
+            popped = self._claim(
+                keys=[keys.feeds_dirty, keys.feeds_rendering], args=[min(pending, _DRAIN_BATCH)]
+            )
             if not popped:
                 break
             pending -= len(popped)
@@ -102,6 +117,7 @@ class Publisher:
                 feed = item.decode() if isinstance(item, bytes) else str(item)
                 if self.publish_feed(feed):
                     rendered.append(feed)
+                client.srem(keys.feeds_rendering, feed)
         return rendered
 
     def publish_feed(self, feed: str) -> bool:

@@ -22,6 +22,9 @@
     {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
     {p}websub:{path}              hash: WebSub subscribers of a document (callback -> lease)
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
+    {p}publish:lock               string: held by the one publish run in progress
+    {p}publish:runs               list: JSON start/end of recent publish runs (newest first)
+    {p}feeds:rendering            set: feeds claimed by the publish run in progress
     {p}wh:endpoints               zset: webhook endpoint ids by creation time
     {p}wh:endpoint:{ep}           hash: one endpoint (url, filters, secrets, state)
     {p}wh:msg:{mid}               hash: one message to one endpoint (body, status, token)
@@ -132,6 +135,18 @@ class Keys:
     @property
     def publish_scheduled(self) -> str:
         return f"{self.prefix}publish:scheduled"
+
+    @property
+    def publish_lock(self) -> str:
+        return f"{self.prefix}publish:lock"
+
+    @property
+    def publish_runs(self) -> str:
+        return f"{self.prefix}publish:runs"
+
+    @property
+    def feeds_rendering(self) -> str:
+        return f"{self.prefix}feeds:rendering"
 
     # Webhooks: everything under {prefix}wh:
 

@@ -6,8 +6,11 @@ arguments are ids or small JSON.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
+import uuid
 from functools import cache
 
 import redis
@@ -78,21 +81,49 @@ def schedule_dispatch() -> None:
 
 @shared_task(name="syndicate.publish_feeds")
 def publish_feeds() -> list[str]:
-    """Render every dirty feed once (runs on the publish queue)."""
+    """Render every dirty feed once (runs on the publish queue; one run at a time)."""
     store = _store()
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
+    token = uuid.uuid4().hex
+    lock_seconds = _settings().task_time_limit + 10
+    if not store.client.set(store.keys.publish_lock, token, nx=True, ex=lock_seconds):
+        # Another run is rendering (two renders of one feed at once could store the
+        # older document last): publish again shortly instead.
+        schedule_publish()
+        return []
     publisher = Publisher(store, _settings())
-    started = time.perf_counter()
-    rendered = publisher.publish_dirty()
+    started = time.time()
+    try:
+        rendered = publisher.publish_dirty()
+    finally:
+        _release(store, store.keys.publish_lock, token)
+    finished = time.time()
+    _note_publish_run(store, started, finished, len(rendered))
     if rendered:
-        telemetry.record("feed_publish_seconds", "all", time.perf_counter() - started)
+        telemetry.record("feed_publish_seconds", "all", finished - started)
     if _settings().hub_url:
         hub = _hub()
         for path in publisher.changed_documents:
             for callback in hub.subscribers(path):
                 websub_deliver.delay(path, callback)
     return rendered
+
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
+
+
+def _release(store: Store, key: str, token: str) -> None:
+    """Release a lock only if it is still ours (it may have expired and been taken)."""
+    store.client.eval(_RELEASE, 1, key, token)
+
+
+def _note_publish_run(store: Store, started: float, finished: float, feeds: int) -> None:
+    run = {"start": started, "end": finished, "feeds": feeds, "pid": os.getpid()}
+    with store.client.pipeline(transaction=False) as pipe:
+        pipe.lpush(store.keys.publish_runs, json.dumps(run))
+        pipe.ltrim(store.keys.publish_runs, 0, 999)
+        pipe.execute()
 
 
 @cache

@@ -24,6 +24,7 @@ class Received:
     body: bytes
     at: float
     status: int = 0
+    begun: float = 0.0
 
 
 @dataclass
@@ -59,9 +60,10 @@ class Receiver:
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         with self.lock:
+            begun = time.time()
             count = self.counts.get(path, 0) + 1
             self.counts[path] = count
-            self.begun_at.setdefault(path, []).append(time.time())
+            self.begun_at.setdefault(path, []).append(begun)
             behaviour = self.behaviours.get(path, "ok")
         kind, _, argument = behaviour.partition(":")
         status, extra = 204, {}
@@ -76,7 +78,7 @@ class Receiver:
         elif kind == "redirect":
             status, extra = 301, {"Location": self.base + "/redirected"}
         with self.lock:
-            self.requests.append(Received(path, headers, body, time.time(), status))
+            self.requests.append(Received(path, headers, body, time.time(), status, begun))
         return status, extra
 
 
