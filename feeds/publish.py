@@ -131,8 +131,13 @@ class Publisher:
             spec = replace(spec, prev_archive_url=self._archive_folder(feed, complete - 1))
         self._render(feed_folder(feed), spec, newest)
         self.store.client.hincrby(self.store.keys.feed_renders, feed, 1)
-        for page in self._pages_to_render(feed, complete):
+        changed = self.store.client.smembers(self.store.keys.feed_changed(feed))
+        for page in self._pages_to_render(feed, complete, changed):
             self._render_archive(feed, spec, page, complete)
+        # Forgotten only once rendered: a run that dies before this renders them next time.
+        if changed:
+            self.store.client.srem(self.store.keys.feed_changed(feed), *changed)
+        self.store.client.set(self.store.keys.feed_pages(feed), complete)
         return True
 
     def _complete_pages(self, feed: str) -> int:
@@ -140,14 +145,11 @@ class Publisher:
         count = int(self.store.client.get(self.store.keys.feed_count(feed)) or 0)
         return count // self.settings.feed_entries
 
-    def _pages_to_render(self, feed: str, complete: int) -> list[int]:
+    def _pages_to_render(self, feed: str, complete: int, changed: set[Any]) -> list[int]:
         """Pages holding changed entries, plus the two newest when a page was completed."""
-        key = self.store.keys.feed_changed(feed)
-        popped = self.store.client.spop(key, self.store.client.scard(key) or 1)
-        changed: list[Any] = list(popped) if isinstance(popped, list | set) else []
         size = self.settings.feed_entries
         pages = {int(float(_text(ordinal))) // size for ordinal in changed}
-        previous = self.store.client.getset(self.store.keys.feed_pages(feed), complete)
+        previous = self.store.client.get(self.store.keys.feed_pages(feed))
         if previous is None or int(previous) != complete:
             pages |= {complete - 1, complete - 2}  # a new page: its neighbour's links change
         return sorted(page for page in pages if 0 <= page < complete)
