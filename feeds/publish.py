@@ -134,9 +134,13 @@ class Publisher:
         changed = self.store.client.smembers(self.store.keys.feed_changed(feed))
         for page in self._pages_to_render(feed, complete, changed):
             self._render_archive(feed, spec, page, complete)
-        # Forgotten only once rendered: a run that dies before this renders them next time.
-        if changed:
-            self.store.client.srem(self.store.keys.feed_changed(feed), *changed)
+        # Forgotten only once their page is rendered: a run that dies before this renders
+        # them next time, and ordinals of the page still filling wait until it completes
+        # (entries may arrive faster than runs: several pages can complete in between).
+        size = self.settings.feed_entries
+        done = [o for o in changed if int(float(_text(o))) // size < complete]
+        if done:
+            self.store.client.srem(self.store.keys.feed_changed(feed), *done)
         self.store.client.set(self.store.keys.feed_pages(feed), complete)
         return True
 

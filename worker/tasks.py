@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from functools import cache
+from typing import Any
 
 import redis
 from celery import Task, shared_task
@@ -162,6 +163,9 @@ def _webhooks() -> Webhooks:
 
 
 _REDIS_TROUBLE = (redis.ConnectionError, redis.TimeoutError)
+#: Attempts per deliver task (they run in parallel inside it).
+DELIVER_BATCH = 20
+PROMOTE_BATCH = 500
 
 
 @shared_task(
@@ -174,26 +178,34 @@ def deliver_dispatch(reason: str | None = None) -> int:
     store.client.delete(store.keys.dispatch_scheduled)
     webhooks = _webhooks()
     created = webhooks.dispatch()
-    _enqueue_attempts(webhooks.promote())
-    return created
+    while True:
+        promoted = webhooks.promote()
+        _enqueue_attempts(promoted)
+        if len(promoted) < PROMOTE_BATCH:
+            return created
 
 
 @shared_task(
     name="syndicate.deliver",
     autoretry_for=_REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
-def deliver(message_id: str, token: int) -> str:
-    """Make one delivery attempt, then send that endpoint's next due message."""
+def deliver(attempts: list[list[Any]]) -> list[str]:
+    """Make a batch of attempts in parallel, then send those endpoints' next due messages.
+
+    A batch (not one task per attempt) because Celery's own cost per task is larger than
+    an attempt's; the attempts of a batch run in parallel threads, so a slow endpoint
+    delays none of the others.
+    """
     webhooks = _webhooks()
-    report = webhooks.attempt(message_id, token)
-    if report.endpoint_id:
-        _enqueue_attempts(webhooks.promote(report.endpoint_id))
-    return report.outcome
+    reports = webhooks.attempt_many([(str(m), int(t)) for m, t in attempts])
+    for endpoint_id in dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id):
+        _enqueue_attempts(webhooks.promote(endpoint_id))
+    return [report.outcome for report in reports]
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:
-    for message_id, token in promoted:
-        deliver.delay(message_id, token)
+    for start in range(0, len(promoted), DELIVER_BATCH):
+        deliver.delay([list(pair) for pair in promoted[start : start + DELIVER_BATCH]])
 
 
 @shared_task(name="syndicate.deliver_trim")

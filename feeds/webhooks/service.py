@@ -16,6 +16,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -91,6 +92,7 @@ class Webhooks:
         self.clock = clock or time.time
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._sender: Sender | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # Subscriptions
 
@@ -291,6 +293,18 @@ class Webhooks:
                 timeout=self.settings.webhook_timeout,
             )
         return self._sender
+
+    def attempt_many(self, attempts: Sequence[tuple[str, int]]) -> list[AttemptReport]:
+        """Make several attempts at once, each in its own thread (one slow endpoint holds
+        only its own thread)."""
+        if len(attempts) == 1:
+            return [self.attempt(*attempts[0])]
+        return list(self._executor().map(lambda pair: self.attempt(*pair), attempts))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="attempt")
+        return self._pool
 
     def attempt(self, message_id: str, token: int) -> AttemptReport:
         """Make the attempt a promotion asked for; at most once per (message, token)."""
