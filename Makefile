@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/e2e_throughput.py
 	$(BIN)/python bench/publish_scaling.py
 	$(BIN)/python bench/webhook_fanout.py
+	$(BIN)/python bench/scale_workers.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

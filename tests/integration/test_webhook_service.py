@@ -7,6 +7,7 @@ so days of the retry schedule pass in milliseconds.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -29,6 +30,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def _log_everything(caplog: pytest.LogCaptureFixture) -> None:
+    # Every log call of the attempt path runs (a bad ``extra`` key once crashed it at INFO).
+    caplog.set_level(logging.DEBUG)
 
 
 @pytest.fixture
@@ -105,13 +112,14 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_its_messages_kept(
 
 
 def test_retention_trims_old_finished_messages(
-    webhooks: Webhooks, receiver: Receiver, clock: Clock
+    webhooks: Webhooks, receiver: Receiver, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     endpoint, _ = webhooks.subscribe(
         parse_subscription({"url": receiver.url("/kept")}, creating=True)
     )
     old = webhooks.send_test(endpoint.id)
     assert attempt_all_due(webhooks) == ["delivered"]
+    assert any("delivered" in r.getMessage() for r in caplog.records)
     clock.now += 31 * DAY
     recent = webhooks.send_test(endpoint.id)
     assert webhooks.trim() == 1
