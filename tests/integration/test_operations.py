@@ -29,6 +29,7 @@ from tests.integration.conftest import (
 from tests.integration.receiver import running_receiver
 from worker.keys import Keys
 from worker.status import Thresholds, gather, render
+from worker.store import Store
 from worker.submit import Submitter
 
 pytestmark = pytest.mark.usefixtures("worker", "io_worker", "beat")
@@ -61,6 +62,14 @@ def test_status_and_metrics_after_ingesting_and_delivering(
         response = api.post("/v1/articles", content=body.encode(),
                             headers={**auth(), "Content-Type": "text/plain"})  # fmt: skip
         assert response.status_code == 202
+        # An input the API would refuse, accepted behind its back: the worker fails it.
+        broken = Store(redis_service.client()).accept(
+            kind="upsert", article_id=f"broken-{tag}", received_at=time.time(),
+            raw=b"  \n \n", format=None, content_type=None,
+        )  # fmt: skip
+        Submitter.from_settings(Settings.from_env(service_env(redis_service))).enqueue_task(
+            "syndicate.ingest", broken.id
+        )
         wait_until(lambda: len(receiver.received("/ok")) == 1)
         wait_until(lambda: len(receiver.received("/bad")) == 3, timeout=30)
         time.sleep(2.5)  # heartbeats and the last attempt's bookkeeping
@@ -78,6 +87,7 @@ def test_status_and_metrics_after_ingesting_and_delivering(
         assert consumed >= {"ingest", "publish", "deliver"}
         assert status["articles"]["stored"] >= 1
         assert status["articles"]["outcomes"]["published"] >= 1
+        assert status["articles"]["failed"] >= 1 and status["articles"]["outcomes"]["failed"] >= 1
         assert status["deliveries"]["dead_letters"] >= 1
         assert status["deliveries"]["counters"]["attempts_delivered"] >= 1
         assert status["throughput_last_minute"] >= 0
@@ -94,6 +104,8 @@ def test_status_and_metrics_after_ingesting_and_delivering(
             found[("syndicate_task_queue_wait_seconds_count", (("task", "syndicate.ingest"),))] >= 1
         )
         assert found[("syndicate_articles_total", (("outcome", "published"),))] >= 1
+        assert found[("syndicate_articles_total", (("outcome", "failed"),))] >= 1
+        assert found[("syndicate_articles_failed", ())] >= 1
         assert found[("syndicate_webhook_attempts_total", (("outcome", "failed"),))] >= 3
         assert found[("syndicate_webhook_attempt_seconds_count", (("outcome", "delivered"),))] >= 1
         assert found[("syndicate_webhook_dead_letters", ())] >= 1
