@@ -36,7 +36,7 @@ from feeds.api_base import ApiError, error_response, read_body
 from feeds.api_failures import install_failure_routes
 from feeds.api_ops import install_ops_routes
 from feeds.api_webhooks import install_webhook_routes
-from feeds.publish import DocumentHead, Publisher
+from feeds.publish import DocumentHead, Publisher, read_public_file
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequestError, parse_hub_request
 from worker.core.errors import InputError
@@ -174,6 +174,20 @@ def feed_response(request: Request, path: str, publisher: Publisher, max_age: in
     return Response(body, media_type=head.media_type, headers=headers)
 
 
+def file_feed_response(request: Request, path: str, settings: Settings) -> Response:
+    """The last published file of a document (identity encoding), or 503 without one."""
+    found = read_public_file(settings.public_dir, path)
+    if found is None:
+        raise ApiError(503, "unavailable", "the store is unavailable; try again shortly")
+    head, body = found
+    headers = _feed_headers(head, False, settings.feed_max_age) | {"X-Syndicate-Source": "file"}
+    del headers["Link"]
+    # A client holding the gzip variant's ETag has the same document: 304 too.
+    if _not_modified(request, (head.etag, head.etag[:-1] + '-gzip"'), head.last_modified):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=head.media_type, headers=headers)
+
+
 def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter) -> None:
     """GET /feeds/..., the /feeds/ index and the WebSub hub."""
     publisher = Publisher(submitter.store, settings)
@@ -202,7 +216,12 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
     @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
     def get_feed(path: str, request: Request) -> Response:
         """A published feed document, with validators, 304s and gzip."""
-        return feed_response(request, path, publisher, settings.feed_max_age)
+        try:
+            return feed_response(request, path, publisher, settings.feed_max_age)
+        except redis.RedisError as error:
+            # Aggregators keep getting the last published documents while Redis is away.
+            log.warning("store unavailable (%s); serving /feeds/%s from files", error, path)
+            return file_feed_response(request, path, settings)
 
 
 def feed_index_html(title: str, feeds: list[tuple[str, str, str]]) -> str:

@@ -27,6 +27,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,27 @@ class StoredDocument:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def document_etag(body: bytes) -> str:
+    """The strong ETag of a document: a hash of its bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def read_public_file(public_dir: Path, path: str) -> tuple[DocumentHead, bytes] | None:
+    """A document from the public directory, for when Redis cannot be reached.
+
+    Only feed documents (``atom.xml``, ``rss.xml``, ``feed.json``) inside the directory
+    are served; Last-Modified is when the file was written (the publish time)."""
+    root = (public_dir / "feeds").resolve()
+    target = (root / path).resolve()
+    kinds = {name: kind for kind, name in FEED_FILES.items()}
+    if not target.is_relative_to(root) or target.name not in kinds or not target.is_file():
+        return None
+    body = target.read_bytes()
+    modified = format_datetime(datetime.fromtimestamp(target.stat().st_mtime, UTC), usegmt=True)
+    head = DocumentHead(path, document_etag(body), modified, MEDIA_TYPES[kinds[target.name]])
+    return head, body
 
 
 def feed_folder(feed: str) -> str:
@@ -285,7 +307,7 @@ class Publisher:
     def _store(
         self, path: str, body: bytes, media_type: str, last_modified: str, links: str
     ) -> None:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        etag = document_etag(body)
         key = self.store.keys.feed_document(path)
         if self.store.client.hget(key, "etag") == etag.encode():
             return  # unchanged bytes: keep validators and files as they are
