@@ -1,0 +1,1 @@
+"""Hostile input: a corpus of bad articles, fuzzing, and the API under attack."""
