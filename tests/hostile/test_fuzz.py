@@ -43,10 +43,7 @@ def parses_or_refuses(data: bytes | str, format: str | None) -> None:
         assert result.article.title.strip()
         return
     assert message.strip()
-    # Known bug (xfail in test_corpus_core, md-front-matter-control-char): PyYAML's
-    # multi-line message leaks into the error. Tolerated here so fuzzing finds others.
-    if "the front matter is not valid YAML" not in message:
-        assert "\n" not in message, message
+    assert "\n" not in message, message
 
 
 @FUZZ

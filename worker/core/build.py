@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -43,13 +44,32 @@ class _Cleaner:
         return clean_inline(text)
 
 
+#: Letters that render as blank space (Hangul fillers), besides format and mark characters.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})
+
+
+def _visible(text: str) -> bool:
+    """Whether any character of ``text`` shows (a title of joiners or fillers does not)."""
+    return any(
+        ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    )
+
+
 def build_article(draft: Draft, options: CoreOptions) -> ParseResult:
     """Normalize and complete a draft; raises :class:`InputError` when it has no title."""
     clean = _Cleaner()
     fields = interpret(draft.meta)
+    for kind, names in (("authors", fields.authors), ("tags", fields.tags)):
+        if len(names) > options.max_names:
+            raise InputError(
+                "invalid_field",
+                f"the article has {len(names):,} {kind}; at most {options.max_names} are accepted",
+            )
     warnings = [*draft.warnings, *fields.warnings]
     title = clean(draft.title or fields.title or "")
-    if not title:
+    if not _visible(title):
         raise InputError("no_title", "the article has no title", line=draft.title_line)
     description = clean(draft.description or fields.description or "")
     sections = _clean_sections(draft.sections, clean, options, warnings)

@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from worker.core.draft import MetaEntry, MetaValue
 from worker.core.errors import ParseWarning
 from worker.core.model import Metadata, Rating
+from worker.core.normalize import clean_inline
 
 _ALIASES: dict[str, str] = {
     **dict.fromkeys(["release year", "year", "released"], "release_year"),
@@ -227,6 +229,17 @@ def read_url(value: MetaValue) -> str:
     text = as_text(value).strip()
     if not _URL.match(text):
         raise ValueError("not an absolute http(s) URL")
+    # Feeds and webhooks carry the URL as is: it must be clean text already (no control,
+    # bidi or zero-width characters) and parse as a URL with a host.
+    if clean_inline(text) != text:
+        raise ValueError("the URL contains control, invisible or non-normalized characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as error:
+        raise ValueError(f"not a valid URL: {error}") from None
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
     return text
 
 

@@ -13,6 +13,9 @@ class CoreOptions:
 
     max_input_bytes: int = MIB
     max_sections: int = 10_000
+    #: Authors and tags each name a feed and a category of every entry; thousands of
+    #: them would make rendering slow (feedgen is quadratic in categories).
+    max_names: int = 200
     section_summary_chars: int = 320
     section_summary_sentences: int = 2
     article_summary_sentences: int = 3

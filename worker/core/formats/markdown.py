@@ -170,8 +170,10 @@ def _load_yaml(source: str) -> tuple[object, dict[str, int]]:
             "invalid_field", f"the front matter is not valid YAML: {problem}", line
         ) from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as error:
+        # PyYAML's own text spans lines ("...\n  in <unicode string>"): keep the first.
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid YAML"
         raise InputError(
-            "invalid_field", f"the front matter is not valid YAML: {error}", 1
+            "invalid_field", f"the front matter is not valid YAML: {first}", 1
         ) from None
     except RecursionError:
         raise InputError("invalid_field", "the front matter is nested too deeply", 1) from None
