@@ -29,47 +29,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._common import article, celery_worker, private_redis, wait_for  # noqa: E402
 from config.celery_app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
-
-PARAGRAPHS = [
-    "The ferry leaves before dawn, and the harbour is still dark when the engines start.",
-    "Nobody on deck admits to knowing the captain, though everyone has heard the stories.",
-    "By noon the fog has closed in, and the radio answers only with static and old songs.",
-    "The cook keeps a ledger of every meal, which later proves to be the only honest record.",
-]
-
-
-def article(index: int, run: str) -> bytes:
-    body = "\n".join(
-        f"Part {part}\n" + " ".join(PARAGRAPHS[(index + part + k) % 4] for k in range(3))
-        for part in range(1, 6)
-    )
-    return (
-        f"Crossing {run} Number {index}\nA short feature for the benchmark.\n"
-        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\n"
-        f"Author: Writer {index % 7}\n"
-        f"{body}\n"
-    ).encode()
 
 
 def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker",
-         "-Q", "ingest,publish", "-P", "prefork", "-c", str(concurrency), "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        celery_worker("ingest,publish", "prefork", concurrency, "--loglevel", "WARNING"),
         env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-
-
-def wait_for(predicate: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the worker")
-        time.sleep(0.005)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     options = parser.parse_args(argv)
 
-    server = EmbeddedRedis(Path(f"/tmp/syn-bench-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
-    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    server, env = private_redis("bench")
     settings = Settings.from_env(env)
     app = create_app(settings)
     submitter = Submitter.from_settings(settings, app)

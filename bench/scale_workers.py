@@ -24,11 +24,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.e2e_throughput import article, wait_for  # noqa: E402
+from bench._common import article, private_redis, wait_for  # noqa: E402
 from config.celery_app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from tests.integration.conftest import WorkerProcess  # noqa: E402
-from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
 
 
@@ -38,9 +37,7 @@ def commandstats(client: object) -> dict[str, int]:
 
 
 def run(workers: int, articles: int) -> dict[str, object]:
-    server = EmbeddedRedis(Path(f"/tmp/syn-scale-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
-    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    server, env = private_redis("scale")
     settings = Settings.from_env(env)
     app = create_app(settings)
     queued: list[str] = []
@@ -81,9 +78,7 @@ def run(workers: int, articles: int) -> dict[str, object]:
 
 def hottest_keys(articles: int) -> list[tuple[str, int]]:
     """Keys by commands touching them, from MONITOR during a small run (1 worker)."""
-    server = EmbeddedRedis(Path(f"/tmp/syn-hot-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
-    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    server, env = private_redis("hot")
     settings = Settings.from_env(env)
     app = create_app(settings)
     submitter = Submitter.from_settings(settings, app)

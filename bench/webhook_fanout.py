@@ -48,6 +48,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._common import article, celery, celery_worker  # noqa: E402
+
 SAMPLE_EVERY = 250  # the receiver keeps the last request of every 250th path
 POLL = 0.02
 MACHINE = "machine"
@@ -165,25 +167,9 @@ def receiver_app() -> Receiver:
 
 # The bench
 
-PARAGRAPHS = [
-    "The ferry leaves before dawn, and the harbour is still dark when the engines start.",
-    "Nobody on deck admits to knowing the captain, though everyone has heard the stories.",
-    "By noon the fog has closed in, and the radio answers only with static and old songs.",
-    "The cook keeps a ledger of every meal, which later proves to be the only honest record.",
-]
 
-
-def article(index: int, run: str) -> bytes:
-    body = "\n".join(
-        f"Part {part}\n" + " ".join(PARAGRAPHS[(index + part + k) % 4] for k in range(3))
-        for part in range(1, 6)
-    )
-    return (
-        f"Fan-out {run} Number {index}\nA short feature for the webhook benchmark.\n"
-        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\n"
-        f"Author: Writer {index % 7}\n"
-        f"{body}\n"
-    ).encode()
+def fanout_article(index: int, run: str) -> bytes:
+    return article(index, run, "Fan-out", "A short feature for the webhook benchmark.")
 
 
 @dataclass
@@ -251,10 +237,6 @@ def _proc_cpu(stat: Path) -> tuple[int, int, float]:
         return 0, 0, 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     return int(stat.parent.name), int(fields[2]), (int(fields[11]) + int(fields[12])) / ticks
-
-
-def celery(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "config.celery_app", *arguments]
 
 
 def free_port() -> int:
@@ -391,7 +373,7 @@ class Bench:
         from feeds.webhooks.signing import webhook_headers
         from feeds.webhooks.store import new_message_id
 
-        body = self._payload(article(0, self.run_id + "b"))
+        body = self._payload(fanout_article(0, self.run_id + "b"))
         self.receiver("POST", "/delay", {"delay": self.options.delay})
         self.receiver("POST", "/reset")
         session = requests.Session()
@@ -430,10 +412,9 @@ class Bench:
     # Ours
 
     def start_workers(self) -> None:
-        self.procs.start("worker-cpu", celery(
-            "worker", "-Q", "ingest,publish", "-P", "prefork", "-c", str(os.cpu_count() or 2),
+        self.procs.start("worker-cpu", celery_worker(
+            "ingest,publish", "prefork", os.cpu_count() or 2,
             "-n", "cpu-bench@%h", "--loglevel", self.options.log_level,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
         ), self.env)  # fmt: skip
         schedule = str(self.procs.logs / "beat-schedule")
         self.procs.start("beat", celery(
@@ -443,10 +424,9 @@ class Bench:
 
     def start_io(self, threads: int) -> None:
         for k in range(self.options.io_workers):
-            self.procs.start(f"worker-io-{threads}-{k}", celery(
-                "worker", "-Q", "deliver", "-P", "threads", "-c", str(threads),
+            self.procs.start(f"worker-io-{threads}-{k}", celery_worker(
+                "deliver", "threads", threads,
                 "-n", f"io-{threads}-{k}-bench@%h", "--loglevel", self.options.log_level,
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
             ), self.env)  # fmt: skip
         self.ping("deliver", 1)
 
@@ -456,7 +436,7 @@ class Bench:
 
     def submit(self) -> None:
         self.articles += 1
-        self.submitter.submit(article(self.articles, self.run_id))
+        self.submitter.submit(fanout_article(self.articles, self.run_id))
 
     def fanout(self, threads: int) -> Fanout:
         """One article to every endpoint: submit until the last delivery is answered."""

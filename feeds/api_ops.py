@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -15,8 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from feeds.metrics import CONTENT_TYPE, render_metrics
 from worker.keys import Keys
-from worker.status import QUEUES
-from worker.telemetry import WORKER_ALIVE_SECONDS
+from worker.status import QUEUES, live_consumers
 
 
 def install_ops_routes(app: FastAPI, client: redis.Redis, keys: Keys | None = None) -> None:
@@ -37,15 +35,10 @@ def install_ops_routes(app: FastAPI, client: redis.Redis, keys: Keys | None = No
 def readiness(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
     try:
         client.ping()
-        records = [json.loads(raw) for raw in client.hvals(keys.workers)]
+        consumers = live_consumers(client, keys, now)
     except redis.RedisError as error:
         return {"status": "not_ready", "redis": f"unavailable: {type(error).__name__}",
                 "queues": {}}  # fmt: skip
-    consumers = dict.fromkeys(QUEUES, 0)
-    for record in records:
-        if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
-            for queue in record.get("queues", []):
-                consumers[queue] = consumers.get(queue, 0) + 1
     ready = all(consumers[queue] for queue in QUEUES)
     return {
         "status": "ready" if ready else "not_ready",

@@ -7,10 +7,8 @@ lengths, dead letters, ...) are read live. Nothing is kept in the API process.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
@@ -23,8 +21,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from worker.keys import Keys
-from worker.status import QUEUES, queue_states
-from worker.telemetry import BUCKETS, WORKER_ALIVE_SECONDS
+from worker.status import endpoint_states, live_consumers, queue_states
+from worker.store import as_text
+from worker.telemetry import BUCKETS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -83,25 +82,21 @@ class SyndicateCollector(Collector):
         consumers = GaugeMetricFamily(
             "syndicate_queue_consumers", "Live workers consuming a queue", labels=["queue"]
         )
-        alive = dict.fromkeys(QUEUES, 0)
-        for raw in self.client.hvals(self.keys.workers):
-            record: dict[str, Any] = json.loads(raw)
-            if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
-                for queue in record.get("queues", []):
-                    alive[queue] = alive.get(queue, 0) + 1
-        for queue, count in alive.items():
+        for queue, count in live_consumers(self.client, self.keys, now).items():
             consumers.add_metric([queue], count)
         yield consumers
 
     def _histogram(self, metric: str, documentation: str, label: str) -> Metric:
         family = HistogramMetricFamily(f"syndicate_{metric}", documentation, labels=[label])
-        labels = sorted(_text(v) for v in self.client.smembers(self.keys.histogram_labels(metric)))
+        labels = sorted(
+            as_text(v) for v in self.client.smembers(self.keys.histogram_labels(metric))
+        )
         with self.client.pipeline(transaction=False) as pipe:
             for value in labels:
                 pipe.hgetall(self.keys.histogram(metric, value))
             replies = pipe.execute()
         for value, raw in zip(labels, replies, strict=True):
-            fields = {_text(k): _text(v) for k, v in raw.items()}
+            fields = {as_text(k): as_text(v) for k, v in raw.items()}
             cumulative, buckets = 0, []
             for bound in (*(repr(b) for b in BUCKETS), "+Inf"):
                 cumulative += int(fields.get(f"le:{bound}", 0))
@@ -113,13 +108,13 @@ class SyndicateCollector(Collector):
                  *, split: bool = False) -> Metric:  # fmt: skip
         family = CounterMetricFamily(metric, documentation, labels=labels)
         for field, value in sorted(self.client.hgetall(self.keys.counter(name)).items()):
-            text = _text(field)
+            text = as_text(field)
             family.add_metric(text.split("|", 1) if split else [text], float(value))
         return family
 
     def _delivery_metrics(self) -> Iterator[Metric]:
         keys = self.keys
-        stats = {_text(k): int(v) for k, v in self.client.hgetall(keys.delivery_stats).items()}
+        stats = {as_text(k): int(v) for k, v in self.client.hgetall(keys.delivery_stats).items()}
         attempts = CounterMetricFamily(
             "syndicate_webhook_attempts", "Webhook delivery attempts by outcome", labels=["outcome"]
         )
@@ -130,19 +125,11 @@ class SyndicateCollector(Collector):
             "syndicate_webhook_endpoints_disabled", "Endpoints disabled by 410 or failing",
             value=stats.get("endpoints_disabled", 0),
         )  # fmt: skip
-        endpoint_ids = [_text(e) for e in self.client.zrange(keys.endpoints, 0, -1)]
-        with self.client.pipeline(transaction=False) as pipe:
-            for endpoint_id in endpoint_ids:
-                pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
-            states = pipe.execute()
         endpoints = GaugeMetricFamily(
             "syndicate_webhook_endpoints", "Webhook endpoints by state", labels=["state"]
         )
-        disabled = sum(1 for enabled, _ in states if enabled != b"1")
-        failing = sum(1 for enabled, since in states if enabled == b"1" and since)
-        endpoints.add_metric(["disabled"], disabled)
-        endpoints.add_metric(["failing"], failing)
-        endpoints.add_metric(["healthy"], len(states) - disabled - failing)
+        for state, count in endpoint_states(self.client, keys).items():
+            endpoints.add_metric([state], count)
         yield endpoints
 
     def _store_gauges(self) -> Iterator[Metric]:
@@ -152,7 +139,7 @@ class SyndicateCollector(Collector):
             pipe.zcard(keys.dead)
             pipe.zcard(keys.due)
             pipe.zcard(keys.articles)
-            pipe.zcard(f"{keys.prefix}failed")
+            pipe.zcard(keys.failed)
             for key in websub:
                 pipe.hlen(key)
             dead, due, stored, failed, *subscribers = pipe.execute()
@@ -172,7 +159,3 @@ def render_metrics(client: redis.Redis) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SyndicateCollector(client))
     return generate_latest(registry)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

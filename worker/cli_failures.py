@@ -12,14 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config.settings import ConfigError, Settings
-from worker.core.durations import parse_duration
+from worker.cli_common import connected_settings, echo_json, fail, since_time
 from worker.core.errors import SyndicateError
 
 if TYPE_CHECKING:
@@ -31,11 +29,6 @@ _HEX_BYTES = 64
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"syndicate: error: {message}", err=True)
-    sys.exit(2)
-
-
 class _Context:
     """The service, connected on first use so ``--help`` needs no Redis."""
 
@@ -44,22 +37,11 @@ class _Context:
 
     def failures(self) -> Failures:
         # Imported here: `syndicate parse` and friends should not pay for Redis and Celery.
-        from worker.connection import embedded_for  # noqa: PLC0415
         from worker.failures import Failures  # noqa: PLC0415
         from worker.submit import Submitter  # noqa: PLC0415
 
         if self._failures is None:
-            try:
-                settings = Settings.from_env()
-            except ConfigError as error:
-                _fail(str(error))
-            embedded = embedded_for(settings)
-            if embedded is not None and not embedded.ping():
-                _fail(
-                    f"no Redis answers at {embedded.socket_path}; "
-                    "start `syndicate up` first, or set REDIS_URL"
-                )
-            self._failures = Failures(Submitter.from_settings(settings))
+            self._failures = Failures(Submitter.from_settings(connected_settings()))
         return self._failures
 
 
@@ -74,9 +56,9 @@ def _run(function: Any, *args: object, **kwargs: object) -> Any:
     try:
         return function(*args, **kwargs)
     except SyndicateError as error:  # not found, not failed, input still invalid
-        _fail(str(error))
+        fail(str(error))
     except (redis.ConnectionError, kombu.exceptions.OperationalError) as error:
-        _fail(f"cannot reach Redis: {error}")
+        fail(f"cannot reach Redis: {error}")
 
 
 def _when(timestamp: float | None) -> str:
@@ -85,26 +67,9 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _since(text: str) -> float:
-    """An RFC 3339 time, or a duration ago ("2h")."""
-    try:
-        return datetime.now(UTC).timestamp() - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"--since: {text!r} is neither a time (2026-01-31T12:00:00Z) nor a duration (2h)")
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-
-
 def _one_line(text: str | None, width: int = 120) -> str:
     flat = " ".join((text or "-").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @click.group()
@@ -124,10 +89,10 @@ def list_(context: _Context, kind: str, since: str | None, limit: int, as_json: 
         context.failures().list_failures,
         kind,
         limit=limit,
-        since=_since(since) if since else None,
+        since=since_time(since) if since else None,
     )
     if as_json:
-        _echo_json(found)
+        echo_json(found)
         return
     for item in found:
         what = item.get("article_id") or item.get("task_name") or item.get("content_type") or "-"
@@ -144,7 +109,7 @@ def show(context: _Context, failure_id: str, as_json: bool) -> None:
     """One failure: its error and raw input, or a task's arguments and traceback."""
     shown: dict[str, Any] = _run(context.failures().show, failure_id)
     if as_json:
-        _echo_json(shown)
+        echo_json(shown)
         return
     details = {
         key: value
@@ -186,7 +151,7 @@ def _show_raw(raw: bytes) -> None:
 def retry(context: _Context, failure_id: str | None, all_articles: bool) -> None:
     """Try a failure again: reprocess an article, resubmit an input, resend a task."""
     if all_articles == (failure_id is not None):
-        _fail("give one FAILURE_ID or --all-articles")
+        fail("give one FAILURE_ID or --all-articles")
     service = context.failures()
     if all_articles:
         retried = _run(service.retry_all_articles)

@@ -7,15 +7,13 @@ something. Errors are one line on stderr with exit code 2.
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config.settings import ConfigError, Settings
 from feeds.webhooks.spec import EVENT_TYPES, parse_subscription
+from worker.cli_common import connected_settings, echo_json, fail, since_time
 from worker.core.durations import parse_duration
 from worker.core.errors import SyndicateError
 
@@ -23,11 +21,6 @@ if TYPE_CHECKING:
     from feeds.webhooks.service import Webhooks
     from feeds.webhooks.store import Endpoint, Message
     from worker.submit import Submitter
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"syndicate: error: {message}", err=True)
-    sys.exit(2)
 
 
 class _Context:
@@ -40,20 +33,10 @@ class _Context:
     def webhooks(self) -> Webhooks:
         # Imported here: `syndicate parse` and friends should not pay for Redis and feeds.
         from feeds.webhooks.service import Webhooks  # noqa: PLC0415
-        from worker.connection import embedded_for  # noqa: PLC0415
         from worker.submit import Submitter  # noqa: PLC0415
 
         if self._webhooks is None:
-            try:
-                settings = Settings.from_env()
-            except ConfigError as error:
-                _fail(str(error))
-            embedded = embedded_for(settings)
-            if embedded is not None and not embedded.ping():
-                _fail(
-                    f"no Redis answers at {embedded.socket_path}; "
-                    "start `syndicate up` first, or set REDIS_URL"
-                )
+            settings = connected_settings()
             self._submitter = Submitter.from_settings(settings)
             self._webhooks = Webhooks(self._submitter.store, settings)
         return self._webhooks
@@ -73,34 +56,17 @@ def _run(function: Any, *args: object, **kwargs: object) -> Any:
     try:
         return function(*args, **kwargs)
     except AddressRefusedError as error:
-        _fail(f"url: {error}")
+        fail(f"url: {error}")
     except SyndicateError as error:  # not found, conflict, bad subscription
-        _fail(str(error))
+        fail(str(error))
     except redis.ConnectionError as error:
-        _fail(f"cannot reach Redis: {error}")
+        fail(f"cannot reach Redis: {error}")
 
 
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _since(text: str) -> float:
-    """An RFC 3339 time, or a duration ago ("2h")."""
-    try:
-        return datetime.now(UTC).timestamp() - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"--since: {text!r} is neither a time (2026-01-31T12:00:00Z) nor a duration (2h)")
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-
-
-def _echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 pass_context = click.make_pass_decorator(_Context, ensure=True)
@@ -132,7 +98,7 @@ def create(context: _Context, /, url: str, as_json: bool, **given: Any) -> None:
     webhooks = context.webhooks()
     endpoint, secret = _run(webhooks.subscribe, changes)
     if as_json:
-        _echo_json(endpoint.public(webhooks.clock()) | {"secret": secret})
+        echo_json(endpoint.public(webhooks.clock()) | {"secret": secret})
         return
     click.echo(f"id:     {endpoint.id}")
     click.echo(f"url:    {endpoint.url}")
@@ -149,7 +115,7 @@ def list_(context: _Context, as_json: bool) -> None:
     webhooks = context.webhooks()
     endpoints = _run(webhooks.store.endpoints)
     if as_json:
-        _echo_json([e.public(webhooks.clock()) for e in endpoints])
+        echo_json([e.public(webhooks.clock()) for e in endpoints])
         return
     for endpoint in endpoints:
         state = "enabled" if endpoint.enabled else "DISABLED"
@@ -169,7 +135,7 @@ def show(context: _Context, endpoint_id: str, as_json: bool) -> None:
     endpoint: Endpoint = _run(webhooks.endpoint, endpoint_id)
     shown = endpoint.public(webhooks.clock())
     if as_json:
-        _echo_json(shown)
+        echo_json(shown)
         return
     for name, value in shown.items():
         click.echo(f"{name + ':':25} {_shown_value(name, value)}")
@@ -236,7 +202,7 @@ def rotate_secret(context: _Context, endpoint_id: str, grace: str | None) -> Non
     try:
         seconds = None if grace is None else parse_duration(grace)
     except ValueError as error:
-        _fail(f"--grace: {error}")
+        fail(f"--grace: {error}")
     secret, until = _run(context.webhooks().rotate_secret, endpoint_id, seconds)
     click.echo(f"secret: {secret}")
     click.echo(f"The previous secret keeps signing until {_when(until)} UTC.")
@@ -265,7 +231,7 @@ def listen(context: _Context, host: str, port: int) -> None:
     from worker.listen import serve  # noqa: PLC0415
 
     webhooks = context.webhooks()
-    serve(webhooks, host=host, port=port, wake=context.wake, fail=_fail)
+    serve(webhooks, host=host, port=port, wake=context.wake, fail=fail)
 
 
 @click.group()
@@ -292,11 +258,11 @@ def list_deliveries(
         webhooks.store.messages,
         endpoint_id=endpoint_id,
         status=status,
-        since=_since(since) if since else None,
+        since=since_time(since) if since else None,
         limit=limit,
     )
     if as_json:
-        _echo_json([m.public() for m in found])
+        echo_json([m.public() for m in found])
         return
     for m in found:
         last = m.last_status or m.last_error or "-"
@@ -313,7 +279,7 @@ def show_delivery(context: _Context, message_id: str, as_json: bool) -> None:
     message: Message = _run(context.webhooks().message, message_id)
     shown = message.public(with_body=True)
     if as_json:
-        _echo_json(shown)
+        echo_json(shown)
         return
     for name in ("id", "endpoint", "type", "article_id", "version", "status", "attempts"):
         click.echo(f"{name + ':':12} {shown[name]}")
@@ -354,6 +320,6 @@ def replay_dead(context: _Context, endpoint_id: str) -> None:
 @pass_context
 def recover(context: _Context, endpoint_id: str, since: str) -> None:
     """Send again every dead or held message of an endpoint created since a time."""
-    count = _run(context.webhooks().recover, endpoint_id, _since(since))
+    count = _run(context.webhooks().recover, endpoint_id, since_time(since))
     context.wake()
     click.echo(f"{count} failed messages of {endpoint_id} rescheduled")

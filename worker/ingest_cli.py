@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from config.settings import Settings
-from worker.connection import embedded_for
+from worker.cli_common import require_redis
 from worker.core.errors import InputError
 from worker.store import Store
 from worker.submit import Submitter
@@ -114,14 +114,7 @@ def run_ingest(
     settings: Settings, paths: list[str], *, format_: str | None, wait: bool, timeout: float
 ) -> int:
     """The ``ingest`` command; exit code 2 if any file was refused or failed."""
-    embedded = embedded_for(settings)
-    if embedded is not None and not embedded.ping():
-        click.echo(
-            f"syndicate: error: no Redis answers at {embedded.socket_path}; "
-            "start `syndicate up` first, or set REDIS_URL",
-            err=True,
-        )
-        return 2
+    require_redis(settings)
     rows = submit_paths(settings, [Path(path) for path in paths], format_=format_)
     if wait:
         finished = wait_for(Submitter.from_settings(settings).store, rows, timeout)

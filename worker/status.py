@@ -14,6 +14,7 @@ import redis
 
 from config.celery_app import CPU_QUEUES, IO_QUEUES
 from worker.keys import Keys
+from worker.store import as_text
 from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
 
 QUEUES = (*CPU_QUEUES, *IO_QUEUES)
@@ -121,19 +122,19 @@ def _articles(client: redis.Redis, keys: Keys) -> dict[str, Any]:
     with client.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.articles)
         pipe.zcard(keys.pending)
-        pipe.zcard(f"{keys.prefix}failed")
+        pipe.zcard(keys.failed)
         pipe.hgetall(keys.counter("articles"))
         stored, pending, failed, outcomes = pipe.execute()
     return {
         "stored": stored,
         "pending": pending,
         "failed": failed,
-        "outcomes": {_text(k): int(v) for k, v in outcomes.items()},
+        "outcomes": {as_text(k): int(v) for k, v in outcomes.items()},
     }
 
 
 def _feeds(client: redis.Redis, keys: Keys) -> dict[str, Any]:
-    names = [_text(name) for name in client.hkeys(keys.feed_names)]
+    names = [as_text(name) for name in client.hkeys(keys.feed_names)]
     with client.pipeline(transaction=False) as pipe:
         pipe.hget(keys.feed_document("atom.xml"), "last_modified")
         pipe.zcard(keys.feed_index("main"))
@@ -142,29 +143,50 @@ def _feeds(client: redis.Redis, keys: Keys) -> dict[str, Any]:
     return {
         "feeds": len(names),
         "main_entries": main_entries,
-        "main_last_modified": _text(last_published) if last_published else None,
+        "main_last_modified": as_text(last_published) if last_published else None,
         "dirty": dirty,
     }
 
 
-def _deliveries(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
-    endpoint_ids = [_text(e) for e in client.zrange(keys.endpoints, 0, -1)]
+def live_consumers(client: redis.Redis, keys: Keys, now: float) -> dict[str, int]:
+    """Live workers (a heartbeat within :data:`WORKER_ALIVE_SECONDS`) consuming each queue."""
+    consumers = dict.fromkeys(QUEUES, 0)
+    for raw in client.hvals(keys.workers):
+        record: dict[str, Any] = json.loads(raw)
+        if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
+            for queue in record.get("queues", []):
+                consumers[queue] = consumers.get(queue, 0) + 1
+    return consumers
+
+
+def endpoint_states(client: redis.Redis, keys: Keys) -> dict[str, int]:
+    """Webhook endpoints by state: disabled, failing (enabled, but failing), healthy."""
+    endpoint_ids = [as_text(e) for e in client.zrange(keys.endpoints, 0, -1)]
     with client.pipeline(transaction=False) as pipe:
         for endpoint_id in endpoint_ids:
             pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
+        states = pipe.execute()
+    disabled = sum(1 for enabled, _ in states if enabled != b"1")
+    failing = sum(1 for enabled, since in states if enabled == b"1" and since)
+    return {"disabled": disabled, "failing": failing, "healthy": len(states) - disabled - failing}
+
+
+def _deliveries(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
+    endpoints = endpoint_states(client, keys)
+    with client.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.due)
         pipe.zcount(keys.due, "-inf", repr(now))
         pipe.zcard(keys.dead)
         pipe.hgetall(keys.delivery_stats)
-        *states, scheduled, due_now, dead, stats = pipe.execute()
+        scheduled, due_now, dead, stats = pipe.execute()
     return {
-        "endpoints": len(endpoint_ids),
-        "disabled": sum(1 for enabled, _ in states if enabled != b"1"),
-        "failing": sum(1 for enabled, failing in states if enabled == b"1" and failing),
+        "endpoints": sum(endpoints.values()),
+        "disabled": endpoints["disabled"],
+        "failing": endpoints["failing"],
         "scheduled": scheduled,
         "due_now": due_now,
         "dead_letters": dead,
-        "counters": {_text(k): int(v) for k, v in stats.items()},
+        "counters": {as_text(k): int(v) for k, v in stats.items()},
     }
 
 
@@ -185,10 +207,6 @@ def _problems(queues: dict[str, dict[str, Any]], workers: list[dict[str, Any]]) 
         elif not worker["alive"]:
             problems.append(f"worker {worker['hostname']}: no heartbeat (stopped or lost)")
     return problems
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _age(seconds: float | None) -> str:

@@ -9,20 +9,14 @@ import click
 import redis
 
 from config.settings import Settings
-from worker.connection import embedded_for, redis_client
+from worker.cli_common import require_redis
+from worker.connection import redis_client
 from worker.status import gather, render
 
 
 def run_status(settings: Settings, *, as_json: bool, watch: float | None) -> int:
     """Exit code 0 when no problem is found, 1 when there are problems, 2 without Redis."""
-    embedded = embedded_for(settings)
-    if embedded is not None and not embedded.ping():
-        click.echo(
-            f"syndicate: error: no Redis answers at {embedded.socket_path}; "
-            "start `syndicate up` first, or set REDIS_URL",
-            err=True,
-        )
-        return 2
+    require_redis(settings)
     client = redis_client(settings, socket_timeout=5)
     while True:
         try:

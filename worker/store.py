@@ -44,10 +44,11 @@ _STREAM_ID = re.compile(r"\d{1,19}-\d{1,19}")  # within Redis's 64-bit parts
 
 def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
     """A Redis hash reply as text (keys and values decoded as UTF-8)."""
-    return {_text(key): _text(value) for key, value in data.items()}
+    return {as_text(key): as_text(value) for key, value in data.items()}
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
+    """A Redis reply (bytes, or anything else) as text; bytes are decoded as UTF-8."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
@@ -187,11 +188,11 @@ class Store:
         data = self.client.hgetall(self.keys.submission(submission_id))
         if not data:
             return None
-        text: dict[str, Any] = {_text(key): value for key, value in data.items()}
+        text: dict[str, Any] = {as_text(key): value for key, value in data.items()}
         raw = text.pop("raw", b"")
 
         def get(name: str) -> str:
-            return _text(text.get(name, b""))
+            return as_text(text.get(name, b""))
 
         return Submission(
             id=submission_id,
@@ -241,12 +242,12 @@ class Store:
             maxlen=_REJECTED_MAXLEN,
             approximate=True,
         )
-        return _text(entry_id)
+        return as_text(entry_id)
 
     def stalled(self, *, older_than: float, now: float, limit: int = 1000) -> list[str]:
         """Submissions pending since before ``older_than``; their clock restarts at ``now``."""
         found = self.client.zrangebyscore(self.keys.pending, "-inf", older_than, start=0, num=limit)
-        ids = [_text(item) for item in found]
+        ids = [as_text(item) for item in found]
         if ids:
             self.client.zadd(self.keys.pending, dict.fromkeys(ids, now), xx=True)
         return ids
@@ -303,7 +304,7 @@ class Store:
         found = self.client.zrevrangebyscore(
             self.keys.failed, "+inf", "-inf" if since is None else since, start=0, num=limit
         )
-        ids = [_text(item) for item in found]
+        ids = [as_text(item) for item in found]
         pipe = self.client.pipeline(transaction=False)
         for submission_id in ids:
             pipe.hmget(self.keys.submission(submission_id), _FAILURE_FIELDS)
@@ -342,7 +343,7 @@ class Store:
         retried = self._retry_failure(
             keys=[
                 self.keys.submission(submission_id),
-                self.keys.article(_text(article_id)),
+                self.keys.article(as_text(article_id)),
                 self.keys.pending,
                 self.keys.failed,
             ],
@@ -367,14 +368,14 @@ class Store:
         """Inputs the API refused, newest first (``since``: refused at or after)."""
         low = "-" if since is None else f"{max(0, int(since * 1000))}-0"
         entries = self.client.xrevrange(self.keys.rejected, "+", low, count=limit) or []
-        return [_rejected(_text(entry_id), fields or {}) for entry_id, fields in entries]
+        return [_rejected(as_text(entry_id), fields or {}) for entry_id, fields in entries]
 
     def rejected_input(self, entry_id: str) -> RejectedInput | None:
         """One refused input by its stream entry id."""
         if not _STREAM_ID.fullmatch(entry_id):
             return None
         entries = self.client.xrange(self.keys.rejected, entry_id, entry_id, count=1) or []
-        return _rejected(_text(entries[0][0]), entries[0][1] or {}) if entries else None
+        return _rejected(as_text(entries[0][0]), entries[0][1] or {}) if entries else None
 
     def discard_rejected(self, entry_id: str) -> bool:
         """Forget one refused input; False if there is no such entry."""
@@ -406,7 +407,7 @@ class Store:
                         plan.outcome,
                         plan.version,
                         plan.changed,
-                        None if event_id is None else _text(event_id),
+                        None if event_id is None else as_text(event_id),
                     )
                 except redis.WatchError:
                     continue
@@ -552,7 +553,7 @@ _FAILURE_FIELDS = (
 
 
 def _failed_submission(submission_id: str, values: list[Any], size: int) -> FailedSubmission:
-    text = ["" if value is None else _text(value) for value in values]
+    text = ["" if value is None else as_text(value) for value in values]
     (kind, article_id, status, error, received_at, failed_at, format_, content_type,
      failures, retries, discarded_at) = text  # fmt: skip
     return FailedSubmission(
@@ -573,15 +574,15 @@ def _failed_submission(submission_id: str, values: list[Any], size: int) -> Fail
 
 
 def _rejected(entry_id: str, fields: Mapping[Any, Any]) -> RejectedInput:
-    data = {_text(key): value for key, value in fields.items()}
+    data = {as_text(key): value for key, value in fields.items()}
     raw = data.get("raw", b"")
     raw = raw if isinstance(raw, bytes) else str(raw).encode()
-    at = _text(data.get("at", b"")) or str(int(entry_id.partition("-")[0]) / 1000)
+    at = as_text(data.get("at", b"")) or str(int(entry_id.partition("-")[0]) / 1000)
     return RejectedInput(
         entry_id=entry_id,
         at=float(at),
-        error=_text(data.get("error", b"")),
-        content_type=_text(data.get("content_type", b"")) or None,
+        error=as_text(data.get("error", b"")),
+        content_type=as_text(data.get("content_type", b"")) or None,
         size=len(raw),
         raw=raw,
     )
@@ -609,7 +610,7 @@ def _already_committed(pipe: redis.client.Pipeline, submission_key: str) -> Comm
     status, result, version = pipe.hmget(submission_key, ["status", "result", "version"])
     if status not in (b"done", b"failed") or result is None:
         return None
-    outcome: Outcome = _text(result)  # type: ignore[assignment]
+    outcome: Outcome = as_text(result)  # type: ignore[assignment]
     return CommitResult(outcome, int(version or 0))
 
 

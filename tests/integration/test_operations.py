@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     service_env,
     wait_until,
 )
+from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
 from worker.keys import Keys
 from worker.status import Thresholds, gather, render
@@ -33,12 +34,6 @@ from worker.store import Store
 from worker.submit import Submitter
 
 pytestmark = pytest.mark.usefixtures("worker", "io_worker", "beat")
-
-
-def _other_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return url.split("?", 1)[0] + f"?db={db}"
-    return url.rsplit("/", 1)[0] + f"/{db}"
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -122,7 +117,7 @@ def test_status_and_metrics_after_ingesting_and_delivering(
 def test_a_stuck_worker_is_flagged_and_readiness_follows_the_workers(
     redis_service: RedisService, tmp_path: Path
 ) -> None:
-    env = service_env(redis_service, REDIS_URL=_other_db(redis_service.url, 13))
+    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 13))
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
     client = submitter.store.client

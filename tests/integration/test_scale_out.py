@@ -36,15 +36,10 @@ from tests.integration.conftest import (
     service_env,
     wait_until,
 )
+from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
 from worker.store import Store
 from worker.submit import Submitter
-
-
-def _other_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return url.split("?", 1)[0] + f"?db={db}"
-    return url.rsplit("/", 1)[0] + f"/{db}"
 
 
 @dataclass
@@ -73,7 +68,7 @@ class Cluster:
 
 @pytest.fixture
 def cluster(redis_service: RedisService, tmp_path: Path) -> Iterator[Cluster]:
-    env = service_env(redis_service, REDIS_URL=_other_db(redis_service.url, 12))
+    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 12))
     settings = Settings.from_env(env)
     store = Store(redis.Redis.from_url(settings.redis_url or ""))
     store.client.flushdb()

@@ -16,21 +16,16 @@ from tests.integration.conftest import (
     service_env,
     wait_until,
 )
+from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
 from worker.submit import Submitter
-
-
-def _other_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return url.split("?", 1)[0] + f"?db={db}"
-    return url.rsplit("/", 1)[0] + f"/{db}"
 
 
 def test_killed_mid_delivery_the_message_is_delivered_with_the_same_id(
     redis_service: RedisService, tmp_path: Path
 ) -> None:
     # A database of its own: no other worker of the test session may take the task.
-    env = service_env(redis_service, REDIS_URL=_other_db(redis_service.url, 14))
+    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 14))
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
     submitter.store.client.flushdb()

@@ -1,0 +1,73 @@
+"""What the end-to-end benchmarks share: sample articles, a private embedded Redis, Celery
+command lines, polling.
+
+Light to import (the fan-out bench's receiver process imports it too): the project's
+modules are imported where they are used.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from worker.embedded_redis import EmbeddedRedis
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+PARAGRAPHS = [
+    "The ferry leaves before dawn, and the harbour is still dark when the engines start.",
+    "Nobody on deck admits to knowing the captain, though everyone has heard the stories.",
+    "By noon the fog has closed in, and the radio answers only with static and old songs.",
+    "The cook keeps a ledger of every meal, which later proves to be the only honest record.",
+]
+
+
+def article(
+    index: int, run: str, title: str = "Crossing", blurb: str = "A short feature for the benchmark."
+) -> bytes:
+    """Article ``index`` of a run: five parts of three paragraphs, with metadata."""
+    body = "\n".join(
+        f"Part {part}\n" + " ".join(PARAGRAPHS[(index + part + k) % 4] for k in range(3))
+        for part in range(1, 6)
+    )
+    return (
+        f"{title} {run} Number {index}\n{blurb}\n"
+        f"Release Year: {1950 + index % 70}\nRating: {index % 10}.5/10\n"
+        f"Author: Writer {index % 7}\n"
+        f"{body}\n"
+    ).encode()
+
+
+def private_redis(name: str) -> tuple[EmbeddedRedis, dict[str, str]]:
+    """A fresh embedded Redis under ``/tmp/syn-<name>-<random>``, and an environment for
+    this process's settings and the workers it starts."""
+    from worker.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(f"/tmp/syn-{name}-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
+    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
+           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    return server, env
+
+
+def celery(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config.celery_app", *arguments]
+
+
+def celery_worker(queues: str, pool: str, concurrency: int, *options: str) -> list[str]:
+    """A worker's command line, without the chatter the benches do not need."""
+    return celery("worker", "-Q", queues, "-P", pool, "-c", str(concurrency), *options,
+                  "--without-gossip", "--without-mingle", "--without-heartbeat")  # fmt: skip
+
+
+def wait_for(predicate: Callable[[], object], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the worker")
+        time.sleep(0.005)
