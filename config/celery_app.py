@@ -57,7 +57,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit,
-        "task_soft_time_limit": max(1, settings.task_time_limit - 10),
+        "task_soft_time_limit": settings.soft_time_limit,
         "task_default_queue": QUEUE_INGEST,
         "task_routes": TASK_ROUTES,
         "worker_send_task_events": True,

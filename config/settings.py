@@ -81,6 +81,17 @@ class Settings:
         return 5.0 * self.visibility_timeout
 
     @property
+    def soft_time_limit(self) -> float:
+        """When a task is asked to stop (it is killed at ``task_time_limit``)."""
+        return max(0.8 * self.task_time_limit, self.task_time_limit - 10.0)
+
+    @property
+    def redis_patience(self) -> float:
+        """How long a task waits for Redis to come back before it gives up (well within
+        the soft time limit): a Redis restart then costs a pause, not a failed task."""
+        return max(0.5, min(30.0, self.soft_time_limit - 1.0))
+
+    @property
     def attempt_guard(self) -> float:
         """Longer than any attempt can last: a claim older than this is a dead worker's."""
         return self.webhook_connect_timeout + self.webhook_timeout + 2.0

@@ -11,10 +11,10 @@ import logging
 import os
 import time
 import uuid
-from functools import cache
-from typing import Any
+from collections.abc import Callable
+from functools import cache, partial
+from typing import Any, TypeVar
 
-import redis
 from celery import Task, shared_task
 
 import worker.failures  # noqa: F401 - connects the task_failure signal
@@ -26,9 +26,11 @@ from feeds.websub import Hub, HubRequest
 from worker import telemetry
 from worker.connection import redis_client
 from worker.ingest import process_submission
+from worker.patience import REDIS_TROUBLE, patiently
 from worker.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Long enough to cover the queue wait of a publish task; if its message were lost,
 # the flag expires and the next change (or the beat sweep) publishes again.
@@ -45,9 +47,17 @@ def _store() -> Store:
     return Store(redis_client(_settings(), health_check_interval=30))
 
 
+_REDIS_TROUBLE = REDIS_TROUBLE
+
+
+def _patiently(run: Callable[[], T]) -> T:
+    """Run ``run`` (idempotent, like every task here) through a short Redis outage."""
+    return patiently(run, _settings().redis_patience)
+
+
 @shared_task(
     name="syndicate.ingest",
-    autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+    autoretry_for=_REDIS_TROUBLE,
     retry_backoff=True,
     # A retry waits in a worker unacknowledged; it must come due well within the
     # visibility timeout (90 s) minus the time limit (60 s), or Redis redelivers it.
@@ -56,7 +66,9 @@ def _store() -> Store:
 )
 def ingest(submission_id: str) -> dict[str, object]:
     """Parse, normalize, summarize and store one submitted article."""
-    result = process_submission(_store(), submission_id, _settings().core, now=time.time())
+    result = _patiently(
+        lambda: process_submission(_store(), submission_id, _settings().core, now=time.time())
+    )
     telemetry.bump("articles", result.outcome)
     if result.outcome in ("published", "updated", "deleted"):
         schedule_publish()
@@ -83,12 +95,18 @@ def schedule_dispatch() -> None:
 @shared_task(name="syndicate.publish_feeds")
 def publish_feeds() -> list[str]:
     """Render every dirty feed once (runs on the publish queue; one run at a time)."""
+    token = uuid.uuid4().hex
+    return _patiently(lambda: _publish_dirty_feeds(token))
+
+
+def _publish_dirty_feeds(token: str) -> list[str]:
     store = _store()
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
-    token = uuid.uuid4().hex
     lock_seconds = _settings().task_time_limit + 10
-    if not store.client.set(store.keys.publish_lock, token, nx=True, ex=lock_seconds):
+    taken = store.client.set(store.keys.publish_lock, token, nx=True, ex=lock_seconds)
+    # Already ours when Redis failed mid-run and the run is being repeated.
+    if not taken and store.client.get(store.keys.publish_lock) != token.encode():
         # Another run is rendering (two renders of one feed at once could store the
         # older document last): publish again shortly instead.
         schedule_publish()
@@ -162,7 +180,6 @@ def _webhooks() -> Webhooks:
     return Webhooks(_store(), _settings())
 
 
-_REDIS_TROUBLE = (redis.ConnectionError, redis.TimeoutError)
 #: Attempts per deliver task (they run in parallel inside it).
 DELIVER_BATCH = 20
 PROMOTE_BATCH = 500
@@ -176,6 +193,10 @@ def deliver_dispatch(reason: str | None = None) -> int:
     """Turn new article events into webhook messages and send what is due (also on beat)."""
     store = _store()
     store.client.delete(store.keys.dispatch_scheduled)
+    return _patiently(_dispatch_and_promote)
+
+
+def _dispatch_and_promote() -> int:
     webhooks = _webhooks()
     created = webhooks.dispatch()
     while True:
@@ -197,15 +218,17 @@ def deliver(attempts: list[list[Any]]) -> list[str]:
     delays none of the others.
     """
     webhooks = _webhooks()
-    reports = webhooks.attempt_many([(str(m), int(t)) for m, t in attempts])
+    reports = _patiently(lambda: webhooks.attempt_many([(str(m), int(t)) for m, t in attempts]))
     for endpoint_id in dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id):
-        _enqueue_attempts(webhooks.promote(endpoint_id))
+        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoint_id)))
     return [report.outcome for report in reports]
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:
+    # Promoted messages wait for their lease if their task is never queued: keep trying.
     for start in range(0, len(promoted), DELIVER_BATCH):
-        deliver.delay([list(pair) for pair in promoted[start : start + DELIVER_BATCH]])
+        batch = [list(pair) for pair in promoted[start : start + DELIVER_BATCH]]
+        _patiently(partial(deliver.delay, batch))
 
 
 @shared_task(name="syndicate.deliver_trim")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -44,9 +44,11 @@ from feeds.webhooks.store import (
 from worker import telemetry
 from worker.core.errors import SyndicateError
 from worker.core.model import Article
+from worker.patience import patiently
 from worker.store import Store, as_text_fields, feed_names
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EVENT_GROUP = "webhooks"
 _RECLAIM_IDLE_MS = 60_000
@@ -311,14 +313,23 @@ class Webhooks:
         started = self.clock()
         if not self.store.claim(message_id, token, now=started, guard=self.settings.attempt_guard):
             return AttemptReport("stale", message_id)
-        message = self.store.message(message_id)
-        endpoint = self.store.endpoint(message.endpoint) if message else None
+        # Claimed: from here on, a Redis outage is waited out rather than leaving the
+        # claimed message to its lease (a repeated claim within the guard is refused).
+        message = self._patiently(lambda: self.store.message(message_id))
+        endpoint = (
+            self._patiently(lambda: self.store.endpoint(message.endpoint)) if message else None
+        )
         if message is None:
             return AttemptReport("stale", message_id)
         if endpoint is None or not endpoint.enabled:
-            self.store.finish(message, token, "hold", now=started, attempt=None)
+            self._patiently(
+                lambda: self.store.finish(message, token, "hold", now=started, attempt=None)
+            )
             return AttemptReport("held", message_id, message.endpoint)
         return self._send(message, endpoint, token)
+
+    def _patiently(self, run: Callable[[], T]) -> T:
+        return patiently(run, self.settings.redis_patience)
 
     def _send(self, message: Message, endpoint: Endpoint, token: int) -> AttemptReport:
         sent_at = self.clock()
@@ -346,9 +357,11 @@ class Webhooks:
             "reason": verdict.reason,
             "next_due": _iso(next_due) if next_due is not None else None,
         }
-        finished = self.store.finish(
-            message, token, verdict.kind, now=now, attempt=record, next_due=next_due or 0.0,
-            reason=verdict.reason, status=response.status,
+        finished = self._patiently(
+            lambda: self.store.finish(
+                message, token, verdict.kind, now=now, attempt=record,
+                next_due=next_due or 0.0, reason=verdict.reason, status=response.status,
+            )
         )  # fmt: skip
         self._log_attempt(message, endpoint, verdict.kind, verdict.reason, finished)
         telemetry.record("webhook_attempt_seconds", verdict.kind, response.latency)

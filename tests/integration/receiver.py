@@ -89,6 +89,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender died mid-request (a killed worker): nothing was delivered.
+                self.close_connection = True
+                return
             status, extra = receiver.answer(self.path, dict(self.headers.items()), body)
             self.send_response(status)
             for name, value in extra.items():

@@ -1,0 +1,201 @@
+"""A whole syndicate on a Redis of its own, for fault tests that break things.
+
+Each test gets its own embedded Redis (AOF on, as in production) in a short temporary
+directory, so it can kill, restart or stop it without touching the session's server,
+and starts exactly the processes it needs: workers, beat, API. Every process is
+stopped at the end, whatever the test did to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+import redis
+
+from config.settings import Settings
+from feeds.publish import Publisher, feed_folder
+from feeds.render import ENTRY_NAMESPACE
+from feeds.webhooks.service import Webhooks
+from tests.integration.conftest import (
+    API_TOKEN,
+    ROOT,
+    BeatProcess,
+    RedisService,
+    WorkerProcess,
+    free_port,
+    service_env,
+    wait_until,
+)
+from tests.integration.receiver import Receiver
+from worker.embedded_redis import EmbeddedRedis
+from worker.store import Store
+from worker.submit import Submitter
+
+HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+class ApiProcess:
+    """The real HTTP API (uvicorn) in a child process, with a client for it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        wait_until(self.answers, timeout=30)
+
+    def answers(self) -> bool:
+        try:
+            return self.client.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class System:
+    """Processes around one private Redis; ``env`` is what every child process gets."""
+
+    directory: Path
+    redis: EmbeddedRedis
+    env: dict[str, str]
+    processes: list[WorkerProcess | BeatProcess | ApiProcess] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis.url)
+
+    def store(self) -> Store:
+        return Store(self.client())
+
+    def submitter(self) -> Submitter:
+        return Submitter.from_settings(self.settings)
+
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self.store(), self.settings)
+
+    def worker(self, queues: str, concurrency: int = 1, pool: str = "prefork") -> WorkerProcess:
+        process = WorkerProcess(self.env, queues=queues, concurrency=concurrency, pool=pool)
+        self.processes.append(process)
+        return process
+
+    def beat(self) -> BeatProcess:
+        process = BeatProcess(self.env, self.directory)
+        self.processes.append(process)
+        return process
+
+    def api(self) -> ApiProcess:
+        process = ApiProcess(self.env)
+        self.processes.append(process)
+        return process
+
+    def kill_redis(self) -> None:
+        """SIGKILL the Redis server, like a crash: only its append-only file survives."""
+        process = self.redis._process
+        assert process is not None
+        process.kill()
+        process.wait(timeout=10)
+        self.redis._process = None
+
+    def start_redis(self) -> None:
+        self.redis = EmbeddedRedis(self.directory).start()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.redis.stop()
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[System]:
+    # Unix socket paths are limited to ~100 bytes; keep the server's directory short.
+    directory = Path(f"/tmp/syn-fault-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
+    server = EmbeddedRedis(directory).start()
+    env = service_env(
+        RedisService(server.url, directory, server),
+        SYNDICATE_PUBLIC_DIR=str(tmp_path / "public"),
+        # The beat's safety nets (stalled submissions, dirty feeds) every 3 s, not 30 s.
+        SYNDICATE_REQUEUE_INTERVAL="3",
+    )
+    running = System(directory, server, env)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def entry_id(article_id: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, article_id)}"
+
+
+def feed_entries(publisher: Publisher, feed: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The entry ids of a feed's current Atom document, and of every archive page's.
+
+    Returns (current ids, {entry id: [text of each archived copy]}) so a caller can check
+    that each entry is archived exactly once and shows the right version.
+    """
+    folder = feed_folder(feed)
+    current = publisher.read(f"{folder}atom.xml", body="body")
+    assert current is not None, f"feed {feed} was never published"
+    current_ids = [entry.id for entry in feedparser.parse(current[1]).entries]
+    archived: dict[str, list[str]] = defaultdict(list)
+    page = 0
+    while (document := publisher.read(f"{folder}archive/{page}/atom.xml", body="body")) is not None:
+        for entry in feedparser.parse(document[1]).entries:
+            archived[entry.id].append(entry_text(entry))
+        page += 1
+    return current_ids, dict(archived)
+
+
+def entry_text(entry: feedparser.FeedParserDict) -> str:
+    contents = [part.get("value", "") for part in entry.get("content", [])]
+    return " ".join([entry.get("summary", ""), *contents])
+
+
+@dataclass
+class Delivery:
+    webhook_id: str
+    event: str
+    article_id: str
+    version: int
+    status: int
+
+
+def deliveries(receiver: Receiver, path: str) -> list[Delivery]:
+    """Every request an endpoint received, decoded."""
+    found = []
+    for request in receiver.received(path):
+        body = json.loads(request.body)
+        data = body["data"]
+        found.append(
+            Delivery(
+                request.headers["webhook-id"], body["type"], data.get("id", ""),
+                int(data.get("version", 0)), request.status,
+            )
+        )  # fmt: skip
+    return found
