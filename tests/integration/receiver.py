@@ -107,8 +107,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+def running_receiver(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on ``port`` (default: any free port) until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     server.daemon_threads = True
     receiver = Receiver(server)
     server.RequestHandlerClass = _handler(receiver)
