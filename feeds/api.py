@@ -35,6 +35,7 @@ from config.settings import Settings
 from feeds.api_base import ApiError, error_response, read_body
 from feeds.api_failures import install_failure_routes
 from feeds.api_ops import install_ops_routes
+from feeds.api_schemas import ARTICLE_BODY
 from feeds.api_webhooks import install_webhook_routes
 from feeds.publish import DocumentHead, Publisher, read_public_file
 from feeds.webhooks.service import Webhooks
@@ -58,7 +59,8 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     _install_error_handlers(app)
     require_token = _token_checker(settings)
 
-    @app.post("/v1/articles", status_code=202, dependencies=[Depends(require_token)])
+    @app.post("/v1/articles", status_code=202, dependencies=[Depends(require_token)],
+              openapi_extra=ARTICLE_BODY)  # fmt: skip
     async def submit_article(request: Request) -> JSONResponse:
         """Submit a new or updated article (JSON fields, a {format, body} envelope, or raw)."""
         body = await read_body(request, settings.max_request_bytes)
@@ -213,7 +215,9 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
         """An HTML page listing every published feed in its three formats."""
         return HTMLResponse(feed_index_html(settings.site_title, publisher.catalogue()))
 
-    @app.api_route("/feeds/{path:path}", methods=["GET", "HEAD"])
+    # Two registrations, not api_route(methods=[...]): that gives both one operation id.
+    @app.head("/feeds/{path:path}", operation_id="head_feed")
+    @app.get("/feeds/{path:path}", operation_id="get_feed")
     def get_feed(path: str, request: Request) -> Response:
         """A published feed document, with validators, 304s and gzip."""
         try:

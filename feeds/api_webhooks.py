@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from feeds.addresses import AddressRefusedError
 from feeds.api_base import ApiError, read_body
+from feeds.api_schemas import NEW_SUBSCRIPTION_BODY, RECOVER_BODY, SUBSCRIPTION_CHANGES_BODY
 from feeds.webhooks.service import ConflictError, NotFoundError, Webhooks
 from feeds.webhooks.spec import SubscriptionError, parse_subscription
 from feeds.webhooks.store import Endpoint, Message
@@ -48,7 +49,8 @@ def install_webhook_routes(
     """Add the routes; ``wake_delivery`` asks a worker to send what is due now."""
     guarded = [Depends(require_token)]
 
-    @app.post("/v1/subscriptions", status_code=201, dependencies=guarded)
+    @app.post("/v1/subscriptions", status_code=201, dependencies=guarded,
+              openapi_extra=NEW_SUBSCRIPTION_BODY)  # fmt: skip
     async def create_subscription(request: Request) -> JSONResponse:
         """Subscribe an endpoint; the answer holds its signing secret, shown only here."""
         changes = _checked(await _json_body(request), creating=True)
@@ -67,7 +69,8 @@ def install_webhook_routes(
         endpoint: Endpoint = _call(webhooks.endpoint, endpoint_id)
         return endpoint.public(webhooks.clock())
 
-    @app.patch("/v1/subscriptions/{endpoint_id}", dependencies=guarded)
+    @app.patch("/v1/subscriptions/{endpoint_id}", dependencies=guarded,
+               openapi_extra=SUBSCRIPTION_CHANGES_BODY)  # fmt: skip
     async def update_subscription(endpoint_id: str, request: Request) -> dict[str, Any]:
         changes = _checked(await _json_body(request), creating=False)
         endpoint: Endpoint = await run_in_threadpool(_call, webhooks.update, endpoint_id, changes)
@@ -124,7 +127,8 @@ def _install_message_routes(
         wake_delivery()
         return {"id": endpoint_id, "rescheduled": rescheduled}
 
-    @app.post("/v1/subscriptions/{endpoint_id}/recover", status_code=202, dependencies=guarded)
+    @app.post("/v1/subscriptions/{endpoint_id}/recover", status_code=202, dependencies=guarded,
+              openapi_extra=RECOVER_BODY)  # fmt: skip
     async def recover(endpoint_id: str, request: Request) -> dict[str, Any]:
         """Send again every dead or held message created since ``since`` (RFC 3339)."""
         data = await _json_body(request)

@@ -4,7 +4,8 @@ Behaviours (set per path with :meth:`Receiver.behave`): ``ok`` (204), ``fail:N``
 the first N requests, then 204), ``always:STATUS``, ``slow:SECONDS`` (wait, then 204),
 ``retry-after:SECONDS`` (429 with Retry-After on the first request, then 204),
 ``redirect`` (301 to ``/redirected``), ``hold:SECONDS`` (first request waits, later
-ones answer at once). Every request is recorded with its headers and body.
+ones answer at once), ``once-each`` (500 for the first request of each ``webhook-id``,
+then 204). Every request is recorded with its headers and body.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # requests begun, per path
     begun_at: dict[str, list[float]] = field(default_factory=dict)
+    seen_ids: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -65,9 +67,14 @@ class Receiver:
             self.counts[path] = count
             self.begun_at.setdefault(path, []).append(begun)
             behaviour = self.behaviours.get(path, "ok")
+            message_id = headers.get("webhook-id", "")
+            first_of_message = message_id not in self.seen_ids
+            self.seen_ids.add(message_id)
         kind, _, argument = behaviour.partition(":")
         status, extra = 204, {}
-        if kind == "fail" and count <= int(argument):
+        if (kind == "fail" and count <= int(argument)) or (
+            kind == "once-each" and first_of_message
+        ):
             status = 500
         elif kind == "always":
             status = int(argument)

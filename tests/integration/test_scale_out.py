@@ -183,7 +183,7 @@ def test_two_beats_promote_each_attempt_once(cluster: Cluster) -> None:
     cluster.beats(2)
     webhooks = Webhooks(cluster.store, cluster.settings)
     with running_receiver() as receiver:
-        url = receiver.url("/twice", "fail:30")  # every message fails once, then succeeds
+        url = receiver.url("/twice", "once-each")  # every message fails once, then succeeds
         endpoint, _ = webhooks.subscribe(
             parse_subscription({"url": url, "max_in_flight": 30}, creating=True)
         )
