@@ -9,11 +9,7 @@ stopped at the end, whatever the test did to it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -21,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 import redis
 
@@ -31,13 +26,11 @@ from feeds.render import ENTRY_NAMESPACE
 from feeds.webhooks.service import Webhooks
 from tests.integration.conftest import (
     API_TOKEN,
-    ROOT,
+    ApiProcess,
     BeatProcess,
     RedisService,
     WorkerProcess,
-    free_port,
     service_env,
-    wait_until,
 )
 from tests.integration.receiver import Receiver
 from worker.embedded_redis import EmbeddedRedis
@@ -45,32 +38,6 @@ from worker.store import Store
 from worker.submit import Submitter
 
 HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-class ApiProcess:
-    """The real HTTP API (uvicorn) in a child process, with a client for it."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-        wait_until(self.answers, timeout=30)
-
-    def answers(self) -> bool:
-        try:
-            return self.client.get("/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def stop(self) -> None:
-        self.client.close()
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
 
 
 @dataclass

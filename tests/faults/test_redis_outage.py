@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import httpx
 
-from tests.integration.conftest import API_TOKEN, ROOT, WorkerProcess, free_port, wait_until
+from tests.integration.conftest import API_TOKEN, ROOT, ApiProcess, WorkerProcess, wait_until
 from worker.embedded_redis import EmbeddedRedis
 
 HEADERS = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "text/plain"}
@@ -21,13 +19,6 @@ HEADERS = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "text/plain"}
 def post(client: httpx.Client, title: str) -> httpx.Response:
     body = f"{title}\nA description.\nPart\nWords for {title}.\n".encode()
     return client.post("/v1/articles", content=body, headers=HEADERS)
-
-
-def answers(client: httpx.Client) -> bool:
-    try:
-        return client.get("/healthz").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_feeds_outlive_a_redis_outage_and_writes_resume(tmp_path: Path) -> None:
@@ -41,16 +32,10 @@ def test_feeds_outlive_a_redis_outage_and_writes_resume(tmp_path: Path) -> None:
         "SYNDICATE_UNACKED_RESTORE_INTERVAL": "1", "SYNDICATE_PUBLISH_DELAY_MS": "200",
         "PYTHONPATH": str(ROOT),
     }  # fmt: skip
-    port = free_port()
-    api = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
+    api = ApiProcess(env)
+    client = api.client
     worker = WorkerProcess(env, queues="ingest,publish")
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:
-        wait_until(lambda: answers(client), timeout=30)
         assert post(client, "Before The Outage").status_code == 202
         wait_until(lambda: b"Before The Outage" in client.get("/feeds/atom.xml").content)
         published = client.get("/feeds/atom.xml", headers={"Accept-Encoding": "identity"})
@@ -78,9 +63,7 @@ def test_feeds_outlive_a_redis_outage_and_writes_resume(tmp_path: Path) -> None:
         after = client.get("/feeds/atom.xml")
         assert "x-syndicate-source" not in after.headers  # served from Redis again
     finally:
-        client.close()
         worker.stop()
-        api.terminate()
-        api.wait(timeout=10)
+        api.stop()
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)

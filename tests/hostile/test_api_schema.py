@@ -18,8 +18,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.faults.conftest import ApiProcess
 from tests.integration.conftest import (  # noqa: F401 - the session's Redis fixture
+    ApiProcess,
     RedisService,
     auth,
     redis_service,

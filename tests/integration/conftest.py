@@ -207,32 +207,47 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class ApiProcess:
+    """The real HTTP API (uvicorn) in a child process, with a client for it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        deadline = time.monotonic() + 30
+        while not self.answers():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                pytest.fail("the HTTP server did not start")
+            time.sleep(0.1)
+
+    def answers(self) -> bool:
+        try:
+            return self.client.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def api(redis_service: RedisService) -> Iterator[httpx.Client]:
-    """The real HTTP server (uvicorn in a child process) and a client for it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=service_env(redis_service, SYNDICATE_MAX_REQUEST_BYTES="2000000"),
-        cwd=ROOT,
-    )  # fmt: skip
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.get("/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the HTTP server did not start")
-        time.sleep(0.1)
-    yield client
-    client.close()
-    process.terminate()
-    process.wait(timeout=10)
+    """The real HTTP server for the session, and a client for it."""
+    process = ApiProcess(service_env(redis_service, SYNDICATE_MAX_REQUEST_BYTES="2000000"))
+    yield process.client
+    process.stop()
 
 
 def auth() -> dict[str, str]:

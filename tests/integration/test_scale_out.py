@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 import redis
 
@@ -28,11 +27,10 @@ from feeds.webhooks.service import Webhooks
 from feeds.webhooks.spec import parse_subscription
 from tests.integration.conftest import (
     API_TOKEN,
-    ROOT,
+    ApiProcess,
     BeatProcess,
     RedisService,
     WorkerProcess,
-    free_port,
     service_env,
     wait_until,
 )
@@ -222,37 +220,12 @@ def test_the_per_endpoint_cap_holds_across_workers(cluster: Cluster) -> None:
 def test_replaying_a_dead_letter_from_two_api_replicas_sends_it_once(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-
     cluster.workers(1, queues="deliver", concurrency=8, pool="threads")
     cluster.beats(1)
-    ports = [free_port(), free_port()]
-    apis = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "feeds.api:build_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=cluster.env,
-            cwd=ROOT,
-        )
-        for port in ports
-    ]
-    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for port in ports]
+    replicas = [ApiProcess(cluster.env), ApiProcess(cluster.env)]
+    clients = [replica.client for replica in replicas]
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     try:
-        for client in clients:
-            wait_until(lambda c=client: _answers(c), timeout=30)
         webhooks = Webhooks(cluster.store, cluster.settings)
         with running_receiver() as receiver:
             url = receiver.url("/dead", "always:500")
@@ -274,15 +247,5 @@ def test_replaying_a_dead_letter_from_two_api_replicas_sends_it_once(
             delivered = [r for r in receiver.received("/dead") if r.status == 204]
             assert len(delivered) == 1
     finally:
-        for client in clients:
-            client.close()
-        for process in apis:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _answers(client: httpx.Client) -> bool:
-    try:
-        return client.get("/healthz").status_code == 200
-    except httpx.TransportError:
-        return False
+        for replica in replicas:
+            replica.stop()
