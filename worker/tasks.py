@@ -153,7 +153,7 @@ def _hub() -> Hub:
 @shared_task(name="syndicate.websub_verify")
 def websub_verify(request: dict[str, object]) -> bool:
     """Verify a subscriber's intent (or deny an unknown topic) and record the outcome."""
-    return _hub().verify(HubRequest(**request))  # type: ignore[arg-type]
+    return _patiently(lambda: _hub().verify(HubRequest(**request)))  # type: ignore[arg-type]
 
 
 @shared_task(
@@ -163,16 +163,20 @@ def websub_verify(request: dict[str, object]) -> bool:
 )
 def websub_deliver(self: Task, path: str, callback: str) -> str:
     """POST the current document to one subscriber; retried with backoff on failure."""
-    document = Publisher(_store(), _settings()).read(path, body="body")
-    if document is None:
-        return "gone"
-    head, body = document
-    outcome = _hub().distribute(path, callback, body, head.media_type)
+    outcome = _patiently(lambda: _push_document(path, callback))
     if outcome == "failed":
         # Short countdowns only: a retry waits unacknowledged in a worker and must come
         # due well within the visibility timeout.
         raise self.retry(countdown=min(20, 2 ** (self.request.retries + 1)))
     return outcome
+
+
+def _push_document(path: str, callback: str) -> str:
+    document = Publisher(_store(), _settings()).read(path, body="body")
+    if document is None:
+        return "gone"
+    head, body = document
+    return _hub().distribute(path, callback, body, head.media_type)
 
 
 @cache
