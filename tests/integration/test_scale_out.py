@@ -196,7 +196,8 @@ def test_two_beats_promote_each_attempt_once(cluster: Cluster) -> None:
         assert per_message == dict.fromkeys(sent, 2)
         for message_id in sent:
             statuses = [a["status"] for a in webhooks.message(message_id).attempt_log]
-            assert sorted(statuses) == [204, 500]
+            # The failure is the 500, or on a loaded machine a timeout waiting for it (None).
+            assert len(statuses) == 2 and statuses[1] == 204 and statuses[0] in (500, None)
 
 
 def test_the_per_endpoint_cap_holds_across_workers(cluster: Cluster) -> None:
