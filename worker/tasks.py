@@ -47,9 +47,6 @@ def _store() -> Store:
     return Store(redis_client(_settings(), health_check_interval=30))
 
 
-_REDIS_TROUBLE = REDIS_TROUBLE
-
-
 def _patiently(run: Callable[[], T]) -> T:
     """Run ``run`` (idempotent, like every task here) through a short Redis outage."""
     return patiently(run, _settings().redis_patience)
@@ -57,7 +54,7 @@ def _patiently(run: Callable[[], T]) -> T:
 
 @shared_task(
     name="syndicate.ingest",
-    autoretry_for=_REDIS_TROUBLE,
+    autoretry_for=REDIS_TROUBLE,
     retry_backoff=True,
     # A retry waits in a worker unacknowledged; it must come due well within the
     # visibility timeout (90 s) minus the time limit (60 s), or Redis redelivers it.
@@ -191,7 +188,7 @@ PROMOTE_BATCH = 500
 
 @shared_task(
     name="syndicate.deliver_dispatch",
-    autoretry_for=_REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+    autoretry_for=REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver_dispatch(reason: str | None = None) -> int:
     """Turn new article events into webhook messages and send what is due (also on beat)."""
@@ -212,7 +209,7 @@ def _dispatch_and_promote() -> int:
 
 @shared_task(
     name="syndicate.deliver",
-    autoretry_for=_REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+    autoretry_for=REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver(attempts: list[list[Any]]) -> list[str]:
     """Make a batch of attempts in parallel, then send those endpoints' next due messages.

@@ -111,6 +111,17 @@ def submitter(settings: Settings) -> Submitter:
     return Submitter.from_settings(settings)
 
 
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM a child's process group, then SIGKILL it if it outlives ``timeout``."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 class WorkerProcess:
     """A real ``celery worker`` process (prefork pool) in its own process group."""
 
@@ -135,12 +146,7 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.process, timeout=30)
 
 
 @pytest.fixture
@@ -185,13 +191,7 @@ class BeatProcess:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -233,13 +233,7 @@ class ApiProcess:
 
     def stop(self) -> None:
         self.client.close()
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -113,10 +113,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog (5) refuses or stalls connections when tens of attempts arrive
+    # at once, which the sender then sees as timeouts the receiver never answered.
+    request_queue_size = 128
+
+
 @contextmanager
 def running_receiver(port: int = 0) -> Iterator[Receiver]:
     """A receiver on ``port`` (default: any free port) until the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    server = _Server(("127.0.0.1", port), BaseHTTPRequestHandler)
     server.daemon_threads = True
     receiver = Receiver(server)
     server.RequestHandlerClass = _handler(receiver)
