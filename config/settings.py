@@ -56,6 +56,9 @@ class Settings:
     webhook_max_in_flight: int = 1
     delivery_retention: float = 30 * 86400.0
     delivery_tick: float = 1.0
+    database_url: str | None = None
+    database_pool_size: int = 8
+    submission_retention: float = 30 * 86400.0
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -104,6 +107,8 @@ class Settings:
         site_url = env.text("SYNDICATE_SITE_URL", "http://127.0.0.1:8080").rstrip("/")
         return cls(
             redis_url=env.text("REDIS_URL", "") or None,
+            database_url=env.text("DATABASE_URL", "") or None,
+            database_pool_size=env.integer("SYNDICATE_DATABASE_POOL_SIZE", 8, minimum=1),
             data_dir=data_dir,
             api_tokens=env.items("SYNDICATE_API_TOKENS"),
             site_url=site_url,
@@ -136,6 +141,7 @@ class Settings:
             webhook_rotation_grace=env.duration("SYNDICATE_WEBHOOK_ROTATION_GRACE", "24h"),
             webhook_max_in_flight=env.integer("SYNDICATE_WEBHOOK_MAX_IN_FLIGHT", 1, minimum=1),
             delivery_retention=env.duration("SYNDICATE_DELIVERY_RETENTION", "30d"),
+            submission_retention=env.duration("SYNDICATE_SUBMISSION_RETENTION", "30d"),
             delivery_tick=env.duration("SYNDICATE_DELIVERY_TICK", "1s"),
             core=CoreOptions(
                 max_input_bytes=env.integer("SYNDICATE_MAX_INPUT_BYTES", MIB, minimum=1),

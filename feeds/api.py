@@ -41,6 +41,7 @@ from feeds.publish import DocumentHead, Publisher, read_public_file
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequestError, parse_hub_request
 from worker.core.errors import InputError
+from worker.database.connect import DATABASE_TROUBLE
 from worker.store import ArticleRecord
 from worker.submit import Submitter
 
@@ -154,6 +155,9 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     return app
 
 
+_STORE_TROUBLE: tuple[type[Exception], ...] = (redis.RedisError, *DATABASE_TROUBLE)
+
+
 def feed_response(request: Request, path: str, publisher: Publisher, max_age: int) -> Response:
     """The document, or 304 when the client's validators match (then no body is read)."""
     compressed = _accepts_gzip(request.headers.get("accept-encoding", ""))
@@ -222,8 +226,8 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
         """A published feed document, with validators, 304s and gzip."""
         try:
             return feed_response(request, path, publisher, settings.feed_max_age)
-        except redis.RedisError as error:
-            # Aggregators keep getting the last published documents while Redis is away.
+        except _STORE_TROUBLE as error:
+            # Aggregators keep getting the last published documents while the store is away.
             log.warning("store unavailable (%s); serving /feeds/%s from files", error, path)
             return file_feed_response(request, path, settings)
 
@@ -401,6 +405,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(503, "unavailable", "the store is unavailable; try again shortly")
 
     app.add_exception_handler(redis.RedisError, store_unavailable)
+    for trouble in DATABASE_TROUBLE:
+        app.add_exception_handler(trouble, store_unavailable)
     app.add_exception_handler(kombu.exceptions.OperationalError, store_unavailable)
 
     @app.exception_handler(Exception)

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from config.settings import Settings
+from feeds import feed_store
 from feeds.addresses import AddressRefusedError, check_url, parse_networks
 from feeds.safe_http import ThreadSessions
 from worker.store import Store
@@ -115,8 +116,7 @@ class Hub:
         if not topic.startswith(self.settings.feeds_url):
             return None
         path = topic.removeprefix(self.settings.feeds_url)
-        exists = self.store.client.exists(self.store.keys.feed_document(path))
-        return path if exists else None
+        return path if feed_store.document_exists(self.store.db, path) else None
 
     def check_callback(self, callback: str) -> None:
         """Refuse callbacks the address rules do not allow (raises HubRequestError)."""

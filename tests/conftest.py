@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import TestDatabases
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,3 +28,11 @@ def sample_bytes() -> bytes:
 def example_bytes() -> bytes:
     """The bundled example article."""
     return (EXAMPLES / "everwinter-2019-ending-explained.txt").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[TestDatabases]:
+    """PostgreSQL for the session: ``databases.create()`` gives a fresh, migrated database."""
+    found = TestDatabases()
+    yield found
+    found.close()

@@ -184,7 +184,8 @@ def sentences() -> None:
 )
 def up(host: str, port: int, concurrency: int, io_threads: int, queues: str, no_beat: bool,
        ingest_paths: tuple[str, ...]) -> None:  # fmt: skip
-    """Run everything: embedded Redis (if no REDIS_URL), workers, beat and the HTTP server."""
+    """Run everything: embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are
+    set), workers, beat and the HTTP server."""
     from worker.up import run_up  # noqa: PLC0415 - keeps `syndicate parse` light
 
     sys.exit(run_up(
@@ -219,12 +220,14 @@ def status(as_json: bool, watch: float | None) -> None:
 
 
 def _add_webhook_commands() -> None:
+    from worker.cli_database import database  # noqa: PLC0415 - heavier imports
     from worker.cli_failures import failures  # noqa: PLC0415 - heavier imports
     from worker.cli_webhooks import deliveries, subscriptions  # noqa: PLC0415 - heavier imports
 
     cli.add_command(subscriptions)
     cli.add_command(deliveries)
     cli.add_command(failures)
+    cli.add_command(database)
 
 
 _add_webhook_commands()

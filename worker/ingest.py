@@ -15,9 +15,16 @@ import redis
 from worker.core.errors import InputError
 from worker.core.options import CoreOptions
 from worker.core.pipeline import parse_article
+from worker.database.connect import DATABASE_TROUBLE
 from worker.store import Store, Submission
 
 log = logging.getLogger(__name__)
+
+TRANSIENT: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    *DATABASE_TROUBLE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,7 @@ def process_submission(
         return _finished(store, submission_id)
     try:
         return _process(store, submission, options, now=now)
-    except (redis.ConnectionError, redis.TimeoutError):
+    except TRANSIENT:
         raise  # transient: the task is retried and the submission stays pending
     except Exception as error:
         # A crash must not leave the submission "processing" forever: record it as

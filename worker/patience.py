@@ -1,4 +1,4 @@
-"""Waiting out a short Redis outage instead of failing the work in hand.
+"""Waiting out a short Redis or PostgreSQL outage instead of failing the work in hand.
 
 Redis is the broker as well as the store: while it is down, Celery's own retry cannot
 queue the retry and drops the message. The sweeps (stalled submissions, delivery
@@ -16,11 +16,19 @@ from typing import TypeVar
 import redis
 from kombu.exceptions import OperationalError
 
+from worker.database.connect import DATABASE_TROUBLE
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # OperationalError: kombu could not publish a task (the broker is this same Redis).
-REDIS_TROUBLE = (redis.ConnectionError, redis.TimeoutError, OperationalError)
+REDIS_TROUBLE: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OperationalError,
+)
+#: Either store unreachable: what tasks wait out and Celery retries.
+TROUBLE = REDIS_TROUBLE + DATABASE_TROUBLE
 
 
 def patiently(run: Callable[[], T], patience: float) -> T:
@@ -32,11 +40,11 @@ def patiently(run: Callable[[], T], patience: float) -> T:
     while True:
         try:
             return run()
-        except REDIS_TROUBLE as error:
+        except TROUBLE as error:
             deadline = deadline or time.monotonic() + patience
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise
-            log.warning("Redis unavailable (%s); trying again in %.1fs", error, pause)
+            log.warning("store unavailable (%s); trying again in %.1fs", error, pause)
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, 2.0)

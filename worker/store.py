@@ -1,55 +1,70 @@
-"""The Redis store: submissions, versioned articles, events for the publishers.
+"""The article store in PostgreSQL: submissions, versioned articles, events, feeds.
 
-Every change to an article is one MULTI/EXEC transaction guarded by WATCH on the
-article's key, so a version, its history entry, its event and the feed "dirty"
-marks are written together or not at all; a concurrent writer makes the
-transaction retry. Committing a submission twice is a no-op the second time (the
-submission records its result in the same transaction), which makes the ingest
-task idempotent. Submissions carry a sequence number given at acceptance: an older
-submission never overwrites a newer one.
+Every change to an article is one transaction that first locks the article's row, so a
+version, its history, its event and the feed membership are written together or not at
+all, and two workers committing the same article take turns. Committing a submission
+twice is a no-op the second time (the submission records its result in the same
+transaction), which makes the ingest task idempotent. Submissions carry a sequence
+number given at acceptance: an older submission never overwrites a newer one.
+
+The schema is ``worker/database/migrations/0001_articles.sql``. Redis is only handed
+through (``client``, ``keys``) for the coordination the tasks do: locks and debounce
+flags, never records.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import msgspec
 import redis
 
-from worker.core.diff import compare
+from config.settings import Settings
+from worker.connection import redis_client
 from worker.core.model import Article
-from worker.core.normalize import slugify
+from worker.core.versioning import (
+    EVENT_TYPES,
+    CommitPlan,
+    Outcome,
+    StoredState,
+    SubmissionKind,
+    SubmissionRef,
+    feed_names,
+    feeds_of,
+    plan_commit,
+)
+from worker.database.connect import Connection, Database
 from worker.keys import Keys
 
-SubmissionKind = Literal["upsert", "delete"]
-Outcome = Literal["published", "updated", "unchanged", "deleted", "superseded", "failed"]
-EVENT_TYPES: dict[str, str] = {
-    "published": "article.published",
-    "updated": "article.updated",
-    "deleted": "article.deleted",
-}
-#: Field mappings as redis-py accepts them.
-RedisFields = dict[Any, Any]
-_EVENTS_MAXLEN = 100_000
-_REJECTED_MAXLEN = 10_000
-_STREAM_ID = re.compile(r"\d{1,19}-\d{1,19}")  # within Redis's 64-bit parts
-
-
-def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
-    """A Redis hash reply as text (keys and values decoded as UTF-8)."""
-    return {as_text(key): as_text(value) for key, value in data.items()}
+__all__ = [
+    "EVENT_TYPES",
+    "ArticleRecord",
+    "CommitResult",
+    "FailedSubmission",
+    "RejectedInput",
+    "Store",
+    "Submission",
+    "SubmissionKind",
+    "as_text",
+    "feed_names",
+    "feeds_of",
+]
 
 
 def as_text(value: object) -> str:
     """A Redis reply (bytes, or anything else) as text; bytes are decoded as UTF-8."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def ts(seconds: float) -> datetime:
+    """Seconds since the epoch as an aware datetime (what timestamptz columns take)."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +84,9 @@ class Submission:
     version: int = 0
     error: str | None = None
     done_at: float | None = None
+
+    def ref(self) -> SubmissionRef:
+        return SubmissionRef(self.id, self.kind, self.article_id, self.seq, self.received_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +115,7 @@ class FailedSubmission:
 
 @dataclass(frozen=True, slots=True)
 class RejectedInput:
-    """Input the API refused before it became a submission (the ``rejected`` stream)."""
+    """Input the API refused before it became a submission."""
 
     entry_id: str
     at: float
@@ -130,17 +148,30 @@ class CommitResult:
     event_id: str | None = None
 
 
-class Store:
-    """Articles and submissions in Redis."""
+_SUBMISSION_COLUMNS = (
+    "id, kind, article_id, seq, received_at, raw, format, content_type, status, result, "
+    "version, error, done_at"
+)
+_FAILURE_COLUMNS = (
+    "id, article_id, kind, status, error, received_at, failed_at, size, format, "
+    "content_type, failures, retries, discarded_at"
+)
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+
+class Store:
+    """Articles and submissions in PostgreSQL (Redis handed through for coordination)."""
+
+    def __init__(self, db: Database, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.db = db
         self.client = client
         self.keys = keys or Keys()
-        self._mark_processing = client.register_script(_MARK_PROCESSING)
-        self._fail = client.register_script(_FAIL)
-        self._retry_failure = client.register_script(_RETRY_FAILURE)
-        self._discard_failure = client.register_script(_DISCARD_FAILURE)
-        self._place_in_feed = client.register_script(_PLACE_IN_FEED)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **redis_options: Any) -> Store:
+        return cls(
+            Database.from_settings(settings, max_size=settings.database_pool_size),
+            redis_client(settings, **redis_options),
+        )
 
     # -- submissions -------------------------------------------------------------
 
@@ -154,61 +185,36 @@ class Store:
         format: str | None = None,
         content_type: str | None = None,
     ) -> Submission:
-        """Record a submission (raw input kept) and mark the article queued."""
-        seq = int(self.client.incr(self.keys.seq))
-        submission = Submission(
-            id=uuid.uuid4().hex,
-            kind=kind,
-            article_id=article_id,
-            seq=seq,
-            received_at=received_at,
-            raw=raw,
-            format=format,
-            content_type=content_type,
-        )
-        mapping: RedisFields = {
-            "kind": kind,
-            "article_id": article_id,
-            "seq": seq,
-            "received_at": repr(received_at),
-            "raw": raw,
-            "format": format or "",
-            "content_type": content_type or "",
-            "status": "queued",
-        }
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.submission(submission.id), mapping=mapping)
-        pipe.zadd(self.keys.pending, {submission.id: received_at})
-        pipe.hset(self.keys.article(article_id), "status", "queued")
-        pipe.execute()
-        return submission
+        """Record a submission (raw input kept) and mark the article queued; committed
+        when this returns."""
+        submission_id = uuid.uuid4().hex
+        with self.db.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "INSERT INTO submissions (id, kind, article_id, received_at, queued_at, raw, "
+                "size, format, content_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING seq",
+                (submission_id, kind, article_id, ts(received_at), ts(received_at), raw,
+                 len(raw), format, content_type),
+            ).fetchone()  # fmt: skip
+            conn.execute(
+                "INSERT INTO articles (id) VALUES (%s) "
+                "ON CONFLICT (id) DO UPDATE SET status = 'queued'",
+                (article_id,),
+            )
+        assert row is not None
+        return Submission(
+            id=submission_id, kind=kind, article_id=article_id, seq=int(row[0]),
+            received_at=received_at, raw=raw, format=format, content_type=content_type,
+        )  # fmt: skip
 
     def submission(self, submission_id: str) -> Submission | None:
         """Load a submission, or ``None`` if unknown."""
-        data = self.client.hgetall(self.keys.submission(submission_id))
-        if not data:
-            return None
-        text: dict[str, Any] = {as_text(key): value for key, value in data.items()}
-        raw = text.pop("raw", b"")
-
-        def get(name: str) -> str:
-            return as_text(text.get(name, b""))
-
-        return Submission(
-            id=submission_id,
-            kind="delete" if get("kind") == "delete" else "upsert",
-            article_id=get("article_id"),
-            seq=int(get("seq") or 0),
-            received_at=float(get("received_at") or 0),
-            raw=raw if isinstance(raw, bytes) else raw.encode(),
-            format=get("format") or None,
-            content_type=get("content_type") or None,
-            status=get("status") or "queued",
-            result=get("result") or None,
-            version=int(get("version") or 0),
-            error=get("error") or None,
-            done_at=float(get("done_at")) if get("done_at") else None,
-        )
+        with self.db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE id = %s",  # noqa: S608
+                (submission_id,),
+            ).fetchone()
+        return None if row is None else _submission(row)
 
     def mark_processing(self, submission: Submission, *, now: float) -> bool:
         """Mark a submission as being worked on; False if it is already finished.
@@ -216,510 +222,403 @@ class Store:
         The article's status changes only for a submission at least as new as the
         stored version, and the stalled-submission clock restarts.
         """
-        started = self._mark_processing(
-            keys=[
-                self.keys.submission(submission.id),
-                self.keys.article(submission.article_id),
-                self.keys.pending,
-            ],
-            args=[submission.seq, now, submission.id],
-        )
-        return bool(started)
+        with self.db.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "UPDATE submissions SET status = 'processing', queued_at = %s WHERE id = %s "
+                "AND status NOT IN ('done', 'failed', 'discarded') RETURNING seq",
+                (ts(now), submission.id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE articles SET status = 'processing' WHERE id = %s AND seq <= %s",
+                (submission.article_id, row[0]),
+            )
+        return True
 
     def record_rejected(
         self, *, raw: bytes, error: str, content_type: str | None, at: float
     ) -> str:
         """Keep refused input with its error for inspection; returns the entry id."""
-        entry: RedisFields = {
-            "raw": raw,
-            "error": error,
-            "content_type": content_type or "",
-            "at": repr(at),
-        }
-        entry_id = self.client.xadd(
-            self.keys.rejected,
-            entry,
-            maxlen=_REJECTED_MAXLEN,
-            approximate=True,
-        )
-        return as_text(entry_id)
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO rejected_inputs (at, error, content_type, raw) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (ts(at), error, content_type, raw),
+            ).fetchone()
+        assert row is not None
+        return str(row[0])
 
     def stalled(self, *, older_than: float, now: float, limit: int = 1000) -> list[str]:
-        """Submissions pending since before ``older_than``; their clock restarts at ``now``."""
-        found = self.client.zrangebyscore(self.keys.pending, "-inf", older_than, start=0, num=limit)
-        ids = [as_text(item) for item in found]
-        if ids:
-            self.client.zadd(self.keys.pending, dict.fromkeys(ids, now), xx=True)
-        return ids
+        """Submissions unfinished since before ``older_than``; their clock restarts at ``now``.
+
+        This is the outbox sweep: a submission committed but never queued (a crash
+        between the commit and the enqueue, a lost broker message) is found here.
+        """
+        with self.db.connection() as conn:
+            rows = conn.execute(
+                "UPDATE submissions SET queued_at = %s WHERE id IN ("
+                " SELECT id FROM submissions WHERE status IN ('queued', 'processing')"
+                " AND queued_at < %s ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED"
+                ") RETURNING id",
+                (ts(now), ts(older_than), limit),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def unfinished(self) -> int:
+        """How many submissions are queued or being processed."""
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM submissions WHERE status IN ('queued', 'processing')"
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     # -- articles ----------------------------------------------------------------
 
     def article(self, article_id: str) -> ArticleRecord | None:
         """The stored state of an article, with its version history."""
-        data = self.client.hgetall(self.keys.article(article_id))
-        if not data:
-            return None
-        text = as_text_fields(data)
-        history = [
-            json.loads(item) for item in self.client.lrange(self.keys.history(article_id), 0, -1)
-        ]
-        document = text.get("doc")
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT a.version, a.status, a.deleted, a.error, v.document FROM articles a "
+                "LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = a.version "
+                "WHERE a.id = %s",
+                (article_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            history = conn.execute(
+                "SELECT version, event, content_hash, at, changed_sections, submission_id "
+                "FROM article_versions WHERE article_id = %s ORDER BY version",
+                (article_id,),
+            ).fetchall()
+        version, status, deleted, error, document = row
         return ArticleRecord(
             id=article_id,
-            version=int(text.get("version", 0)),
-            status=text.get("status", "queued"),
+            version=int(version),
+            status=str(status),
             article=Article.from_json(document) if document else None,
-            deleted=text.get("deleted") == "1",
-            error=text.get("error") or None,
-            history=history,
+            deleted=bool(deleted),
+            error=error or None,
+            history=[_history_entry(entry) for entry in history],
         )
 
     def article_version(self, article_id: str, version: int) -> Article | None:
         """One stored version of an article."""
-        document = self.client.hget(self.keys.versions(article_id), str(version))
-        return Article.from_json(document) if document else None
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT document FROM article_versions WHERE article_id = %s AND version = %s",
+                (article_id, version),
+            ).fetchone()
+        return Article.from_json(row[0]) if row else None
+
+    def current_articles(self, article_ids: list[str]) -> list[Article]:
+        """The current documents of live articles, in the order of ``article_ids``."""
+        if not article_ids:
+            return []
+        with self.db.connection() as conn:
+            rows = conn.execute(
+                "SELECT a.id, v.document FROM articles a JOIN article_versions v "
+                "ON v.article_id = a.id AND v.version = a.version "
+                "WHERE a.id = ANY(%s) AND NOT a.deleted",
+                (article_ids,),
+            ).fetchall()
+        found = {str(article_id): str(document) for article_id, document in rows}
+        return [Article.from_json(found[i]) for i in article_ids if i in found]
 
     def fail(self, submission: Submission, error: str, *, now: float | None = None) -> bool:
         """Record that a submission could not be processed; its raw input is kept.
 
         A submission already committed (or discarded) stays so (False is returned), and
         the article shows the failure only if no newer submission has been stored. The
-        submission enters the failures view (``failed``), newest first.
+        submission enters the failures view, newest first.
         """
-        failed = self._fail(
-            keys=[
-                self.keys.submission(submission.id),
-                self.keys.article(submission.article_id),
-                self.keys.pending,
-                self.keys.failed,
-            ],
-            args=[submission.seq, error, submission.id, repr(time.time() if now is None else now)],
-        )
-        return bool(failed)
+        failed_at = ts(datetime.now(UTC).timestamp() if now is None else now)
+        with self.db.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "UPDATE submissions SET status = 'failed', result = 'failed', error = %s, "
+                "failed_at = %s, failures = failures + 1 WHERE id = %s "
+                "AND status NOT IN ('done', 'discarded') RETURNING seq",
+                (error, failed_at, submission.id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE articles SET status = 'failed', error = %s WHERE id = %s AND seq <= %s",
+                (error, submission.article_id, row[0]),
+            )
+        return True
 
     # -- the failures view ---------------------------------------------------------
 
     def failures(self, limit: int = 50, since: float | None = None) -> list[FailedSubmission]:
         """Failed submissions, newest failure first (``since``: failed at or after)."""
-        found = self.client.zrevrangebyscore(
-            self.keys.failed, "+inf", "-inf" if since is None else since, start=0, num=limit
-        )
-        ids = [as_text(item) for item in found]
-        pipe = self.client.pipeline(transaction=False)
-        for submission_id in ids:
-            pipe.hmget(self.keys.submission(submission_id), _FAILURE_FIELDS)
-            pipe.hstrlen(self.keys.submission(submission_id), "raw")
-        replies = pipe.execute()
-        listed = []
-        for index, submission_id in enumerate(ids):
-            values, size = replies[2 * index], replies[2 * index + 1]
-            if values[0] is None:  # the hash is gone: nothing to show
-                continue
-            listed.append(_failed_submission(submission_id, values, int(size)))
-        return listed
+        with self.db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_FAILURE_COLUMNS} FROM submissions WHERE status = 'failed' "  # noqa: S608
+                "AND failed_at >= %s ORDER BY failed_at DESC LIMIT %s",
+                (ts(since or 0.0), limit),
+            ).fetchall()
+        return [_failed_submission(row) for row in rows]
 
     def failed_submission(self, submission_id: str) -> FailedSubmission | None:
         """One submission with its failure details and raw input (any status)."""
-        key = self.keys.submission(submission_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hmget(key, _FAILURE_FIELDS)
-        pipe.hget(key, "raw")
-        values, raw = pipe.execute()
-        if values[0] is None:
+        with self.db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_FAILURE_COLUMNS}, raw FROM submissions WHERE id = %s",  # noqa: S608
+                (submission_id,),
+            ).fetchone()
+        if row is None:
             return None
-        raw = raw or b""
-        return replace(_failed_submission(submission_id, values, len(raw)), raw=raw)
+        return replace(_failed_submission(row[:-1]), raw=bytes(row[-1] or b""))
 
     def retry_failure(self, submission_id: str, *, now: float) -> bool:
         """Put a failed submission back in the queue's hands; False if it is not failed.
 
-        Atomically: status ``queued`` (error and result cleared), back in ``pending``
-        (so the stalled sweep re-sends it if the caller's enqueue is lost), out of the
-        failures view. The caller enqueues ``syndicate.ingest`` with the id.
+        Atomically: status ``queued`` (error and result cleared), its outbox clock
+        restarted (so the stalled sweep re-sends it if the caller's enqueue is lost), out
+        of the failures view. The caller enqueues ``syndicate.ingest`` with the id.
         """
-        article_id = self.client.hget(self.keys.submission(submission_id), "article_id")
-        if article_id is None:
-            return False
-        retried = self._retry_failure(
-            keys=[
-                self.keys.submission(submission_id),
-                self.keys.article(as_text(article_id)),
-                self.keys.pending,
-                self.keys.failed,
-            ],
-            args=[repr(now), submission_id],
-        )
-        return bool(retried)
+        with self.db.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "UPDATE submissions SET status = 'queued', retried_at = %s, queued_at = %s, "
+                "result = NULL, error = NULL, done_at = NULL, retries = retries + 1 "
+                "WHERE id = %s AND status = 'failed' RETURNING seq, article_id",
+                (ts(now), ts(now), submission_id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE articles SET status = 'queued', error = NULL "
+                "WHERE id = %s AND seq <= %s AND status = 'failed'",
+                (row[1], row[0]),
+            )
+        return True
 
     def discard_failure(self, submission_id: str, *, now: float) -> bool:
         """Drop a failed submission from the failures view; False if it is not failed.
 
-        The submission's hash is kept, marked ``discarded`` (raw input and error stay for
-        audit, like every finished submission's); a discarded submission is never
-        processed again.
+        The submission is kept, marked ``discarded`` (raw input and error stay for
+        audit); a discarded submission is never processed again.
         """
-        discarded = self._discard_failure(
-            keys=[self.keys.submission(submission_id), self.keys.failed],
-            args=[submission_id, repr(now)],
-        )
-        return bool(discarded)
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "UPDATE submissions SET status = 'discarded', discarded_at = %s "
+                "WHERE id = %s AND status = 'failed' RETURNING id",
+                (ts(now), submission_id),
+            ).fetchone()
+        return row is not None
 
     def rejected_inputs(self, limit: int = 50, since: float | None = None) -> list[RejectedInput]:
         """Inputs the API refused, newest first (``since``: refused at or after)."""
-        low = "-" if since is None else f"{max(0, int(since * 1000))}-0"
-        entries = self.client.xrevrange(self.keys.rejected, "+", low, count=limit) or []
-        return [_rejected(as_text(entry_id), fields or {}) for entry_id, fields in entries]
+        with self.db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, at, error, content_type, raw FROM rejected_inputs "
+                "WHERE at >= %s ORDER BY at DESC, id DESC LIMIT %s",
+                (ts(since or 0.0), limit),
+            ).fetchall()
+        return [_rejected(row) for row in rows]
 
     def rejected_input(self, entry_id: str) -> RejectedInput | None:
-        """One refused input by its stream entry id."""
-        if not _STREAM_ID.fullmatch(entry_id):
+        """One refused input by its id."""
+        if not entry_id.isdigit() or len(entry_id) > 18:
             return None
-        entries = self.client.xrange(self.keys.rejected, entry_id, entry_id, count=1) or []
-        return _rejected(as_text(entries[0][0]), entries[0][1] or {}) if entries else None
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT id, at, error, content_type, raw FROM rejected_inputs WHERE id = %s",
+                (int(entry_id),),
+            ).fetchone()
+        return None if row is None else _rejected(row)
 
     def discard_rejected(self, entry_id: str) -> bool:
         """Forget one refused input; False if there is no such entry."""
-        if not _STREAM_ID.fullmatch(entry_id):
+        if not entry_id.isdigit() or len(entry_id) > 18:
             return False
-        return bool(self.client.xdel(self.keys.rejected, entry_id))
+        with self.db.connection() as conn:
+            cursor = conn.execute("DELETE FROM rejected_inputs WHERE id = %s", (int(entry_id),))
+        return cursor.rowcount > 0
+
+    # -- committing ----------------------------------------------------------------
 
     def commit(
         self, submission: Submission, article: Article | None, *, now: float
     ) -> CommitResult:
         """Apply a processed submission atomically; idempotent per submission."""
-        article_key = self.keys.article(submission.article_id)
-        submission_key = self.keys.submission(submission.id)
-        with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(article_key, submission_key)  # type: ignore[no-untyped-call]
-                    done = _already_committed(pipe, submission_key)
-                    if done is not None:
-                        pipe.reset()
-                        return done
-                    current = as_text_fields(pipe.hgetall(article_key))
-                    plan = _plan(submission, article, current, now)
-                    pipe.multi()
-                    event_index = self._write(pipe, submission, plan, now)
-                    results = pipe.execute()
-                    event_id = results[event_index] if event_index is not None else None
-                    return CommitResult(
-                        plan.outcome,
-                        plan.version,
-                        plan.changed,
-                        None if event_id is None else as_text(event_id),
-                    )
-                except redis.WatchError:
-                    continue
-
-    def _write(
-        self, pipe: redis.client.Pipeline, submission: Submission, plan: _Plan, now: float
-    ) -> int | None:
-        keys = self.keys
-        article_id = submission.article_id
-        article_key = keys.article(article_id)
-        fields: RedisFields = {
-            "seq": max(submission.seq, plan.stored_seq),
-            "status": plan.status,
-            "error": "",
-        }
-        pipe.hset(
-            keys.submission(submission.id),
-            mapping={
-                "status": "done",
-                "result": plan.outcome,
-                "version": plan.version,
-                "done_at": repr(now),
-            },
-        )
-        pipe.zrem(keys.pending, submission.id)
-        pipe.zrem(keys.failed, submission.id)
-        if plan.outcome == "superseded":
-            pipe.hset(article_key, mapping={"status": plan.status})
-            return None
-        if plan.outcome == "unchanged":
-            pipe.hset(article_key, mapping=fields)
-            return None
-        assert plan.document is not None or plan.outcome == "deleted"
-        fields |= {
-            "version": plan.version,
-            "content_hash": plan.content_hash,
-            "deleted": int(plan.deleted),
-        }
-        if plan.document is not None:
-            fields["doc"] = plan.document
-            pipe.hset(keys.versions(article_id), str(plan.version), plan.document)
-        pipe.hset(article_key, mapping=fields)
-        pipe.rpush(keys.history(article_id), json.dumps(plan.history_entry))
-        if plan.deleted:
-            pipe.zrem(keys.articles, article_id)
-        else:
-            pipe.zadd(keys.articles, {article_id: plan.published_ts})
-        for feed in plan.dirty_feeds:
-            present = feed in plan.feed_names
-            if present:
-                pipe.zadd(keys.feed_index(feed), {article_id: plan.published_ts})
-            else:
-                pipe.zrem(keys.feed_index(feed), article_id)
-            self._place_in_feed(
-                keys=[keys.feed_ordinals(feed), keys.feed_count(feed), keys.feed_changed(feed)],
-                args=[article_id, int(present)],
-                client=pipe,
+        with self.db.connection() as conn, conn.transaction():
+            done = conn.execute(
+                "SELECT status, result, version FROM submissions WHERE id = %s FOR UPDATE",
+                (submission.id,),
+            ).fetchone()
+            if done is not None and done[0] in ("done", "failed") and done[1] is not None:
+                return CommitResult(done[1], int(done[2]))
+            conn.execute(
+                "INSERT INTO articles (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",
+                (submission.article_id,),
             )
-        if plan.feed_names:
-            names: RedisFields = dict(plan.feed_names)
-            pipe.hset(keys.feed_names, mapping=names)
-        if plan.dirty_feeds:
-            pipe.sadd(keys.feeds_dirty, *plan.dirty_feeds)
-        event: RedisFields = dict(plan.event)
-        pipe.xadd(keys.events, event, maxlen=_EVENTS_MAXLEN, approximate=True)
-        return len(pipe.command_stack) - 1
+            state = _locked_state(conn, submission.article_id)
+            plan = plan_commit(submission.ref(), article, state, now)
+            event_id = _write(conn, submission, plan, now)
+        return CommitResult(plan.outcome, plan.version, plan.changed, event_id)
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What a commit will write, decided from the current state."""
-
-    outcome: Outcome
-    version: int
-    stored_seq: int
-    status: str = "published"
-    changed: tuple[str, ...] = ()
-    document: str | None = None
-    content_hash: str = ""
-    deleted: bool = False
-    published_ts: float = 0.0
-    dirty_feeds: tuple[str, ...] = ()
-    feed_names: dict[str, str] = field(default_factory=dict)
-    history_entry: dict[str, object] = field(default_factory=dict)
-    event: dict[str, str | int] = field(default_factory=dict)
-
-
-# KEYS: submission, article, pending. ARGV: seq, now, submission id.
-_MARK_PROCESSING = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'done' or status == 'failed' or status == 'discarded' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'processing')
-local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-if tonumber(ARGV[1]) >= stored then redis.call('HSET', KEYS[2], 'status', 'processing') end
-redis.call('ZADD', KEYS[3], 'XX', ARGV[2], ARGV[3])
-return 1
-"""
-
-# KEYS: submission, article, pending, failed. ARGV: seq, error, submission id, now.
-_FAIL = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'done' or status == 'discarded' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'result', 'failed', 'error', ARGV[2],
-           'failed_at', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'failures', 1)
-redis.call('ZREM', KEYS[3], ARGV[3])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
-local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-if tonumber(ARGV[1]) >= stored then
-  redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[2])
-end
-return 1
-"""
-
-# KEYS: submission, article, pending, failed. ARGV: now, submission id.
-_RETRY_FAILURE = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'failed' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'retried_at', ARGV[1])
-redis.call('HDEL', KEYS[1], 'result', 'error', 'done_at')
-redis.call('HINCRBY', KEYS[1], 'retries', 1)
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
-redis.call('ZREM', KEYS[4], ARGV[2])
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-local stored = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-if seq >= stored and redis.call('HGET', KEYS[2], 'status') == 'failed' then
-  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', '')
-end
-return 1
-"""
-
-# KEYS: submission, failed. ARGV: submission id, now.
-_DISCARD_FAILURE = """
-redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('HGET', KEYS[1], 'status') ~= 'failed' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'discarded', 'discarded_at', ARGV[2])
-return 1
-"""
-
-_FAILURE_FIELDS = (
-    "kind", "article_id", "status", "error", "received_at", "failed_at", "format",
-    "content_type", "failures", "retries", "discarded_at",
-)  # fmt: skip
+def _locked_state(conn: Connection, article_id: str) -> StoredState:
+    """The article's stored state, its row locked until the transaction ends."""
+    row = conn.execute(
+        "SELECT a.seq, a.version, a.deleted, a.error, a.status, v.document FROM articles a "
+        "LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = a.version "
+        "WHERE a.id = %s FOR UPDATE OF a",
+        (article_id,),
+    ).fetchone()
+    assert row is not None
+    seq, version, deleted, error, status, document = row
+    state: StoredState = {
+        "seq": str(seq), "version": str(version), "deleted": "1" if deleted else "0",
+        "error": error or "", "status": str(status),
+    }  # fmt: skip
+    if document:
+        state["doc"] = str(document)
+    return state
 
 
-def _failed_submission(submission_id: str, values: list[Any], size: int) -> FailedSubmission:
-    text = ["" if value is None else as_text(value) for value in values]
-    (kind, article_id, status, error, received_at, failed_at, format_, content_type,
-     failures, retries, discarded_at) = text  # fmt: skip
+def _write(conn: Connection, submission: Submission, plan: CommitPlan, now: float) -> str | None:
+    conn.execute(
+        "UPDATE submissions SET status = 'done', result = %s, version = %s, done_at = %s "
+        "WHERE id = %s",
+        (plan.outcome, plan.version, ts(now), submission.id),
+    )
+    article_id = submission.article_id
+    if plan.outcome == "superseded":
+        conn.execute("UPDATE articles SET status = %s WHERE id = %s", (plan.status, article_id))
+        return None
+    seq = max(submission.seq, plan.stored_seq)
+    if plan.outcome == "unchanged":
+        conn.execute(
+            "UPDATE articles SET seq = %s, status = %s, error = NULL WHERE id = %s",
+            (seq, plan.status, article_id),
+        )
+        return None
+    assert plan.document is not None
+    entry = plan.history_entry
+    conn.execute(
+        "INSERT INTO article_versions (article_id, version, event, content_hash, at, "
+        "changed_sections, submission_id, document) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (article_id, plan.version, entry["event"], plan.content_hash, ts(now),
+         list(plan.changed), submission.id, plan.document),
+    )  # fmt: skip
+    conn.execute(
+        "UPDATE articles SET seq = %s, status = %s, error = NULL, version = %s, "
+        "content_hash = %s, deleted = %s, published_at = %s WHERE id = %s",
+        (seq, plan.status, plan.version, plan.content_hash, plan.deleted,
+         ts(plan.published_ts), article_id),
+    )  # fmt: skip
+    for feed in plan.dirty_feeds:
+        _place_in_feed(conn, feed, article_id, plan)
+    row = conn.execute(
+        "INSERT INTO events (type, article_id, version, seq, submission_id, at, "
+        "changed_sections) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (plan.event["type"], article_id, plan.version, submission.seq, submission.id,
+         ts(now), list(plan.changed)),
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    return str(row[0])
+
+
+def _place_in_feed(conn: Connection, feed: str, article_id: str, plan: CommitPlan) -> None:
+    """Enter, move or leave one feed, and mark it (and the entry's archive page) changed.
+
+    An article's ordinal in a feed is handed out once, when it first enters the feed,
+    and freed when it leaves: archive pages are ranges of ordinals, so they never shift.
+    """
+    present = feed in plan.feed_names
+    conn.execute(
+        "INSERT INTO feeds (key, name, changes) VALUES (%s, %s, 1) ON CONFLICT (key) DO UPDATE "
+        "SET changes = feeds.changes + 1, name = CASE WHEN %s THEN EXCLUDED.name "
+        "ELSE feeds.name END",
+        (feed, plan.feed_names.get(feed, ""), present),
+    )
+    published = ts(plan.published_ts)
+    if present:
+        row = conn.execute(
+            "UPDATE feed_entries SET published_at = %s WHERE feed = %s AND article_id = %s "
+            "RETURNING ordinal",
+            (published, feed, article_id),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "UPDATE feeds SET ordinals_issued = ordinals_issued + 1 WHERE key = %s "
+                "RETURNING ordinals_issued - 1",
+                (feed,),
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "INSERT INTO feed_entries (feed, article_id, ordinal, published_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (feed, article_id, row[0], published),
+            )
+    else:
+        row = conn.execute(
+            "DELETE FROM feed_entries WHERE feed = %s AND article_id = %s RETURNING ordinal",
+            (feed, article_id),
+        ).fetchone()
+    if row is not None:
+        conn.execute(
+            "INSERT INTO feed_changes (feed, ordinal) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (feed, row[0]),
+        )
+
+
+def _submission(row: tuple[Any, ...]) -> Submission:
+    (submission_id, kind, article_id, seq, received_at, raw, format_, content_type, status,
+     result, version, error, done_at) = row  # fmt: skip
+    return Submission(
+        id=submission_id,
+        kind="delete" if kind == "delete" else "upsert",
+        article_id=article_id,
+        seq=int(seq),
+        received_at=received_at.timestamp(),
+        raw=bytes(raw or b""),
+        format=format_,
+        content_type=content_type,
+        status=status,
+        result=result,
+        version=int(version),
+        error=error,
+        done_at=epoch(done_at),
+    )
+
+
+def _failed_submission(row: tuple[Any, ...]) -> FailedSubmission:
+    (submission_id, article_id, kind, status, error, received_at, failed_at, size, format_,
+     content_type, failures, retries, discarded_at) = row  # fmt: skip
     return FailedSubmission(
         id=submission_id,
         article_id=article_id,
-        kind=kind or "upsert",
-        status=status or "queued",
-        error=error or None,
-        received_at=float(received_at or 0),
-        failed_at=float(failed_at) if failed_at else None,
-        size=size,
-        format=format_ or None,
-        content_type=content_type or None,
-        failures=int(failures or 0),
-        retries=int(retries or 0),
-        discarded_at=float(discarded_at) if discarded_at else None,
+        kind=kind,
+        status=status,
+        error=error,
+        received_at=received_at.timestamp(),
+        failed_at=epoch(failed_at),
+        size=int(size),
+        format=format_,
+        content_type=content_type,
+        failures=int(failures),
+        retries=int(retries),
+        discarded_at=epoch(discarded_at),
     )
 
 
-def _rejected(entry_id: str, fields: Mapping[Any, Any]) -> RejectedInput:
-    data = {as_text(key): value for key, value in fields.items()}
-    raw = data.get("raw", b"")
-    raw = raw if isinstance(raw, bytes) else str(raw).encode()
-    at = as_text(data.get("at", b"")) or str(int(entry_id.partition("-")[0]) / 1000)
-    return RejectedInput(
-        entry_id=entry_id,
-        at=float(at),
-        error=as_text(data.get("error", b"")),
-        content_type=as_text(data.get("content_type", b"")) or None,
-        size=len(raw),
-        raw=raw,
-    )
+def _rejected(row: tuple[Any, ...]) -> RejectedInput:
+    entry_id, when, error, content_type, raw = row
+    raw = bytes(raw)
+    return RejectedInput(str(entry_id), when.timestamp(), error, content_type, len(raw), raw)
 
 
-# An article's ordinal in a feed is handed out once, when it first enters the feed,
-# and freed when it leaves: archive pages are ranges of ordinals, so they never shift.
-# KEYS: ordinals, counter, changed. ARGV: article id, present (1/0).
-_PLACE_IN_FEED = """
-local ordinal = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if ARGV[2] == '1' then
-  if not ordinal then
-    ordinal = redis.call('INCR', KEYS[2]) - 1
-    redis.call('ZADD', KEYS[1], ordinal, ARGV[1])
-  end
-elseif ordinal then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-end
-if ordinal then redis.call('SADD', KEYS[3], ordinal) end
-return 1
-"""
-
-
-def _already_committed(pipe: redis.client.Pipeline, submission_key: str) -> CommitResult | None:
-    status, result, version = pipe.hmget(submission_key, ["status", "result", "version"])
-    if status not in (b"done", b"failed") or result is None:
-        return None
-    outcome: Outcome = as_text(result)  # type: ignore[assignment]
-    return CommitResult(outcome, int(version or 0))
-
-
-def _plan(
-    submission: Submission, article: Article | None, state: dict[str, str], now: float
-) -> _Plan:
-    stored_seq = int(state.get("seq", 0))
-    version = int(state.get("version", 0))
-    deleted = state.get("deleted") == "1"
-    old = Article.from_json(state["doc"]) if state.get("doc") else None
-    if submission.seq < stored_seq:
-        return _Plan("superseded", version, stored_seq, status=_stored_status(state))
-    if submission.kind == "delete":
-        if old is None or deleted:
-            return _Plan("unchanged", version, stored_seq, status=_stored_status(state))
-        return _change(
-            outcome="deleted", submission=submission, article=old, old=old,
-            version=version + 1, now=now, deleted=True,
-        )  # fmt: skip
-    assert article is not None
-    if old is not None and not deleted and old.content_hash == article.content_hash:
-        return _Plan("unchanged", version, stored_seq)
-    stamped = _stamp(article, old, submission.received_at)
-    outcome: Outcome = "published" if old is None or deleted else "updated"
-    return _change(
-        outcome=outcome, submission=submission, article=stamped, old=old,
-        version=version + 1, now=now, deleted=False,
-    )  # fmt: skip
-
-
-def _stored_status(state: dict[str, str]) -> str:
-    """The status that describes what is stored, for outcomes that store nothing."""
-    if state.get("deleted") == "1":
-        return "deleted"
-    if state.get("doc"):
-        return "published"
-    return "failed" if state.get("error") else "queued"
-
-
-def _stamp(article: Article, old: Article | None, received_at: float) -> Article:
-    """Fill published/updated from the submission time when the input did not give them."""
-    received = datetime.fromtimestamp(received_at, UTC)
-    published = article.published or (old.published if old else None) or received
-    updated = article.updated or (received if old is not None else published)
-    return msgspec.structs.replace(article, published=published, updated=max(updated, published))
-
-
-def _change(
-    *,
-    outcome: Outcome,
-    submission: Submission,
-    article: Article,
-    old: Article | None,
-    version: int,
-    now: float,
-    deleted: bool,
-) -> _Plan:
-    changed = compare(old, article).changed_sections if outcome == "updated" and old else ()
-    at = datetime.fromtimestamp(now, UTC).isoformat()
-    event_type = EVENT_TYPES[outcome]
-    history_entry: dict[str, object] = {
-        "version": version,
-        "event": event_type,
-        "content_hash": article.content_hash,
-        "at": at,
+def _history_entry(row: tuple[Any, ...]) -> dict[str, object]:
+    version, event, content_hash, when, changed, submission_id = row
+    return {
+        "version": int(version),
+        "event": event,
+        "content_hash": content_hash,
+        "at": when.astimezone(UTC).isoformat(),
         "changed_sections": list(changed),
-        "submission": submission.id,
+        "submission": submission_id,
     }
-    event: dict[str, str | int] = {
-        "type": event_type,
-        "article_id": submission.article_id,
-        "version": version,
-        "seq": submission.seq,
-        "submission": submission.id,
-        "at": at,
-        "changed_sections": json.dumps(list(changed), ensure_ascii=False),
-    }
-    published = article.published or datetime.fromtimestamp(submission.received_at, UTC)
-    return _Plan(
-        outcome=outcome,
-        version=version,
-        stored_seq=submission.seq,
-        changed=changed,
-        document=article.to_json(),
-        content_hash=article.content_hash,
-        deleted=deleted,
-        published_ts=published.timestamp(),
-        status="deleted" if deleted else "published",
-        dirty_feeds=feeds_of(article, old),
-        feed_names={} if deleted else feed_names(article),
-        history_entry=history_entry,
-        event=event,
-    )
-
-
-def feed_names(article: Article) -> dict[str, str]:
-    """The feeds this version of an article belongs in, with their display names."""
-    names = {"main": ""}
-    names |= {f"author:{slug}": author for author in article.authors if (slug := slugify(author))}
-    names |= {f"tag:{slug}": tag for tag in article.tags if (slug := slugify(tag))}
-    return names
-
-
-def feeds_of(*articles: Article | None) -> tuple[str, ...]:
-    """The feeds an article (in any of its versions) appears in."""
-    found = {"main"}
-    for article in articles:
-        if article is None:
-            continue
-        found.update(f"author:{slugify(author)}" for author in article.authors if slugify(author))
-        found.update(f"tag:{slugify(tag)}" for tag in article.tags if slugify(tag))
-    return tuple(sorted(found))

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from celery import Celery
 
 from config.settings import Settings
-from worker.connection import redis_client
 from worker.core.errors import InputError
 from worker.core.pipeline import parse_article
 from worker.store import Store, Submission
@@ -69,7 +68,7 @@ class Submitter:
         def send_task(name: str, argument: object) -> None:
             celery_app.send_task(name, args=[argument])
 
-        return cls(Store(redis_client(settings)), settings, enqueue, send_task)
+        return cls(Store.from_settings(settings), settings, enqueue, send_task)
 
     def enqueue_task(self, name: str, argument: object) -> None:
         """Queue another task by name with one JSON argument (e.g. WebSub verification)."""

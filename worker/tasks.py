@@ -24,9 +24,8 @@ from feeds.publish import Publisher
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequest
 from worker import telemetry
-from worker.connection import redis_client
 from worker.ingest import process_submission
-from worker.patience import REDIS_TROUBLE, patiently
+from worker.patience import TROUBLE, patiently
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def _settings() -> Settings:
 
 @cache
 def _store() -> Store:
-    return Store(redis_client(_settings(), health_check_interval=30))
+    return Store.from_settings(_settings(), health_check_interval=30)
 
 
 def _patiently(run: Callable[[], T]) -> T:
@@ -54,7 +53,7 @@ def _patiently(run: Callable[[], T]) -> T:
 
 @shared_task(
     name="syndicate.ingest",
-    autoretry_for=REDIS_TROUBLE,
+    autoretry_for=TROUBLE,
     retry_backoff=True,
     # A retry waits in a worker unacknowledged; it must come due well within the
     # visibility timeout (90 s) minus the time limit (60 s), or Redis redelivers it.
@@ -188,7 +187,7 @@ PROMOTE_BATCH = 500
 
 @shared_task(
     name="syndicate.deliver_dispatch",
-    autoretry_for=REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+    autoretry_for=TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver_dispatch(reason: str | None = None) -> int:
     """Turn new article events into webhook messages and send what is due (also on beat)."""
@@ -209,7 +208,7 @@ def _dispatch_and_promote() -> int:
 
 @shared_task(
     name="syndicate.deliver",
-    autoretry_for=REDIS_TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
+    autoretry_for=TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver(attempts: list[list[Any]]) -> list[str]:
     """Make a batch of attempts in parallel, then send those endpoints' next due messages.

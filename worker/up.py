@@ -1,4 +1,5 @@
-"""The body of ``syndicate up``: start Redis if needed, then supervise everything."""
+"""The body of ``syndicate up``: start PostgreSQL and Redis if needed, then supervise
+everything."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from config.logging import configure_logging
 from config.settings import Settings
 from worker.connection import embedded_for, redis_url
+from worker.database.connect import database_url, embedded_database_for, redacted
+from worker.database.migrate import check_schema, upgrade
 from worker.supervisor import Supervisor, standard_children
 
 log = logging.getLogger("syndicate.up")
@@ -46,12 +49,21 @@ def run_up(
     configure_logging(settings, process="up")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = embedded_for(settings)
+    embedded_db = embedded_database_for(settings)
+    if embedded_db is not None:
+        embedded_db.start()
+        # The embedded server is ours: bring its schema up to date. A server given by
+        # DATABASE_URL is migrated by its operator (`syndicate db upgrade`).
+        for migration in upgrade(database_url(settings)):
+            log.info("applied migration %04d_%s", migration.version, migration.name)
     if embedded is not None:
         embedded.start()
     try:
+        check_schema(settings)
         tokens = api_tokens(settings)
         env = {
             **os.environ,
+            "DATABASE_URL": database_url(settings),
             "REDIS_URL": redis_url(settings),
             "SYNDICATE_API_TOKENS": ",".join(tokens),
         }
@@ -71,6 +83,8 @@ def run_up(
     finally:
         if embedded is not None:
             embedded.stop()
+        if embedded_db is not None:
+            embedded_db.stop()
 
 
 def _announce(settings: Settings, host: str, port: int) -> None:
@@ -80,7 +94,10 @@ def _announce(settings: Settings, host: str, port: int) -> None:
         else f"development token in {settings.data_dir / 'api-token'}"
     )  # fmt: skip
     log.info("API: %s/v1/articles  docs: %s/docs  OpenAPI: %s/openapi.json", base, base, base)
-    log.info("API token: %s; Redis: %s", token_note, redis_url(settings))
+    log.info(
+        "API token: %s; PostgreSQL: %s; Redis: %s",
+        token_note, redacted(database_url(settings)), redis_url(settings),
+    )  # fmt: skip
 
 
 def _ingest_when_ready(settings: Settings, env: dict[str, str], paths: list[str]) -> None:

@@ -1,10 +1,10 @@
 """Webhook delivery: subscriptions, turning events into messages, attempts, replay.
 
 The Celery tasks, the HTTP API and the CLI are thin adapters over :class:`Webhooks`.
-Events come from the ``events`` stream of the article store, read through a Redis
-consumer group (``webhooks``): an event is acknowledged only after its messages are
-stored, and one left unacknowledged by a dead dispatcher is claimed again after a
-minute, so no event is lost between the commit of an article and its messages.
+Events come from the article store's ``events`` table (written in the same transaction
+as the article version): an event is marked dispatched only in the transaction that
+follows the storing of its messages, so no event is lost between the commit of an
+article and its messages.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import redis
+from typing import TypeVar
 
 from config.settings import Settings
 from feeds.addresses import Resolver, check_url, parse_networks, system_resolver
@@ -45,13 +43,11 @@ from worker import telemetry
 from worker.core.errors import SyndicateError
 from worker.core.model import Article
 from worker.patience import patiently
-from worker.store import Store, as_text_fields, feed_names
+from worker.store import Store, feed_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-EVENT_GROUP = "webhooks"
-_RECLAIM_IDLE_MS = 60_000
 _DISPATCH_BATCH = 200
 
 
@@ -116,7 +112,6 @@ class Webhooks:
             max_in_flight=changes.max_in_flight or self.settings.webhook_max_in_flight,
             secrets=(Secret(secret),),
         )
-        self.ensure_event_group()
         self.store.save_endpoint(endpoint)
         log.info("webhook endpoint %s created for %s", endpoint.id, endpoint.url)
         return endpoint, secret
@@ -187,51 +182,42 @@ class Webhooks:
 
     # From events to messages
 
-    def ensure_event_group(self) -> None:
-        """Create the consumer group on the events stream (from now on) if missing."""
-        try:
-            self.store.client.xgroup_create(
-                self.articles.keys.events, EVENT_GROUP, id="$", mkstream=True
-            )
-        except redis.ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-
     def dispatch(self) -> int:
-        """Turn new events into messages for the matching endpoints; returns messages made."""
-        self.ensure_event_group()
+        """Turn new events into messages for the matching endpoints; returns messages made.
+
+        Events are rows of the article store's ``events`` table; a batch is claimed with
+        ``FOR UPDATE SKIP LOCKED`` and marked dispatched in the same transaction, after
+        its messages are stored, so a dispatcher that dies leaves its events to the
+        next one and concurrent dispatchers never take the same event.
+        """
         created = 0
         while True:
-            entries = self._reclaim() + self._read_new()
-            if not entries:
+            with self.articles.db.connection() as conn, conn.transaction():
+                rows = conn.execute(
+                    "SELECT id, type, article_id, version, at, changed_sections FROM events "
+                    "WHERE dispatched_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (_DISPATCH_BATCH,),
+                ).fetchall()
+                if not rows:
+                    return created
+                endpoints = self.store.endpoints()
+                messages: list[NewMessage] = []
+                for _, event_type, article_id, version, when, changed in rows:
+                    # Endpoints hear of events from their creation on, not of earlier ones.
+                    listening = [e for e in endpoints if e.created_at <= when.timestamp()]
+                    event = {
+                        "type": event_type, "article_id": article_id, "version": str(version),
+                        "at": when.astimezone(UTC).isoformat(),
+                        "changed_sections": json.dumps(list(changed), ensure_ascii=False),
+                    }  # fmt: skip
+                    messages.extend(self._messages_for(event, listening))
+                created += self.store.create_messages(messages, now=self.clock())
+                conn.execute(
+                    "UPDATE events SET dispatched_at = now() WHERE id = ANY(%s)",
+                    ([row[0] for row in rows],),
+                )
+            if len(rows) < _DISPATCH_BATCH:
                 return created
-            endpoints = self.store.endpoints()
-            messages: list[NewMessage] = []
-            for _, fields in entries:
-                messages.extend(self._messages_for(as_text_fields(fields), endpoints))
-            created += self.store.create_messages(messages, now=self.clock())
-            self.store.client.xack(
-                self.articles.keys.events, EVENT_GROUP, *[entry_id for entry_id, _ in entries]
-            )
-            if len(entries) < _DISPATCH_BATCH:
-                return created
-
-    def _read_new(self) -> list[tuple[Any, Any]]:
-        reply = self.store.client.xreadgroup(
-            EVENT_GROUP, self.consumer, {self.articles.keys.events: ">"}, count=_DISPATCH_BATCH
-        )
-        if not reply:
-            return []
-        entries: list[tuple[Any, Any]] = reply[0][1]  # type: ignore[index,assignment]
-        return entries
-
-    def _reclaim(self) -> list[tuple[Any, Any]]:
-        """Events read by a dispatcher that died before acknowledging them."""
-        reply = self.store.client.xautoclaim(
-            self.articles.keys.events, EVENT_GROUP, self.consumer,
-            min_idle_time=_RECLAIM_IDLE_MS, start_id="0-0", count=_DISPATCH_BATCH,
-        )  # fmt: skip
-        return [(entry_id, fields) for entry_id, fields in reply[1] if fields]
 
     def _messages_for(
         self, event: dict[str, str], endpoints: Sequence[Endpoint]

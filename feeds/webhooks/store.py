@@ -27,19 +27,24 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import redis
 
 from worker.keys import Keys
-from worker.store import as_text_fields
+from worker.store import as_text
 
 MessageStatus = Literal["scheduled", "queued", "delivered", "dead", "held"]
 FinishKind = Literal["delivered", "retry", "dead", "disable", "hold"]
 PENDING_STATUSES = ("scheduled", "queued")
 RESPONSE_KEEP_BYTES = 2048
+
+
+def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash reply as text (keys and values decoded as UTF-8)."""
+    return {as_text(key): as_text(value) for key, value in data.items()}
 
 
 @dataclass(frozen=True, slots=True)

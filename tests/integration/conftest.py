@@ -1,6 +1,7 @@
-"""Real services for integration tests: Redis, Celery worker processes, the HTTP server.
+"""Real services for integration tests: PostgreSQL, Redis, Celery workers, the HTTP server.
 
-With no ``REDIS_URL``, a private embedded Redis runs in a temporary directory for the
+PostgreSQL: a database of the session's own (see ``tests/postgres.py``). With no
+``REDIS_URL``, a private embedded Redis runs in a temporary directory for the
 session. With ``REDIS_URL`` set, that server is used on database
 ``SYNDICATE_TEST_REDIS_DB`` (default 15), flushed once at the start. Tests isolate
 themselves with unique article titles rather than flushing between tests, because
@@ -27,6 +28,8 @@ import pytest
 import redis
 
 from config.settings import Settings
+from tests.postgres import TestDatabases
+from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
 from worker.submit import Submitter
@@ -35,11 +38,26 @@ ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "test-token-" + uuid.uuid4().hex
 
 
+_DATABASES: dict[str, Database] = {}
+
+
 @dataclass
 class RedisService:
+    """The session's Redis, and the PostgreSQL database its processes use beside it."""
+
     url: str
     data_dir: Path
     embedded: EmbeddedRedis | None
+    database_url: str = ""
+
+    def database(self) -> Database:
+        """One pool for the test process (pools are meant to live as long as it)."""
+        if self.database_url not in _DATABASES:
+            _DATABASES[self.database_url] = Database(self.database_url)
+        return _DATABASES[self.database_url]
+
+    def store(self) -> Store:
+        return Store(self.database(), self.client())
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
@@ -54,11 +72,14 @@ def _private_db_url(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisService]:
+def redis_service(
+    tmp_path_factory: pytest.TempPathFactory, databases: TestDatabases
+) -> Iterator[RedisService]:
     data_dir = tmp_path_factory.mktemp("syndicate-data")
+    database_url = databases.create("session")
     given = os.environ.get("REDIS_URL")
     if given:
-        service = RedisService(_private_db_url(given), data_dir, None)
+        service = RedisService(_private_db_url(given), data_dir, None, database_url)
         service.client().flushdb()
         yield service
         return
@@ -66,7 +87,7 @@ def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
     short_dir = Path(f"/tmp/syn-test-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     embedded = EmbeddedRedis(short_dir).start()
     try:
-        yield RedisService(embedded.url, short_dir, embedded)
+        yield RedisService(embedded.url, short_dir, embedded, database_url)
     finally:
         embedded.stop()
         shutil.rmtree(short_dir, ignore_errors=True)
@@ -77,6 +98,7 @@ def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "REDIS_URL": redis_service.url,
+        "DATABASE_URL": redis_service.database_url,
         "SYNDICATE_DATA_DIR": str(redis_service.data_dir),
         "SYNDICATE_API_TOKENS": API_TOKEN,
         "SYNDICATE_VISIBILITY_TIMEOUT": "6",
@@ -103,7 +125,7 @@ def settings(redis_service: RedisService) -> Settings:
 
 @pytest.fixture(scope="session")
 def store(redis_service: RedisService) -> Store:
-    return Store(redis_service.client())
+    return redis_service.store()
 
 
 @pytest.fixture(scope="session")
