@@ -1,5 +1,5 @@
-"""What the end-to-end benchmarks share: sample articles, a private embedded Redis, Celery
-command lines, polling.
+"""What the end-to-end benchmarks share: sample articles, a private embedded Redis and
+PostgreSQL, Celery command lines, polling.
 
 Light to import (the fan-out bench's receiver process imports it too): the project's
 modules are imported where they are used.
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from worker.database.embedded import EmbeddedPostgres
     from worker.embedded_redis import EmbeddedRedis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,15 +45,33 @@ def article(
     ).encode()
 
 
-def private_redis(name: str) -> tuple[EmbeddedRedis, dict[str, str]]:
-    """A fresh embedded Redis under ``/tmp/syn-<name>-<random>``, and an environment for
-    this process's settings and the workers it starts."""
-    from worker.embedded_redis import EmbeddedRedis
+class PrivateStack:
+    """An embedded Redis and an embedded, migrated PostgreSQL in one fresh directory."""
 
-    server = EmbeddedRedis(Path(f"/tmp/syn-{name}-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
-    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
-    return server, env
+    def __init__(self, directory: Path) -> None:
+        from worker.database.embedded import EmbeddedPostgres
+        from worker.database.migrate import upgrade
+        from worker.embedded_redis import EmbeddedRedis
+
+        self.data_dir = directory
+        self.postgres: EmbeddedPostgres = EmbeddedPostgres(directory).start()
+        upgrade(self.postgres.url)
+        self.redis: EmbeddedRedis = EmbeddedRedis(directory).start()
+        self.url = self.redis.url
+        self.database_url = self.postgres.url
+
+    def stop(self) -> None:
+        self.redis.stop()
+        self.postgres.stop()
+
+
+def private_redis(name: str) -> tuple[PrivateStack, dict[str, str]]:
+    """A fresh embedded Redis and PostgreSQL under ``/tmp/syn-<name>-<random>``, and an
+    environment for this process's settings and the workers it starts."""
+    stack = PrivateStack(Path(f"/tmp/syn-{name}-{uuid.uuid4().hex[:8]}"))  # noqa: S108
+    env = {**os.environ, "REDIS_URL": stack.url, "DATABASE_URL": stack.database_url,
+           "SYNDICATE_DATA_DIR": str(stack.data_dir), "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    return stack, env
 
 
 def celery(*arguments: str) -> list[str]:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench._common import article, celery_worker, private_redis, wait_for  # noqa: E402
 from config.celery_app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from feeds import feed_store  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
 
 
@@ -80,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         throughput = n / (time.perf_counter() - start)
         outcomes = {submitter.store.submission(item.submission_id).result for item in accepted}  # type: ignore[union-attr]
 
-        renders = {
-            key.decode(): int(value)
-            for key, value in client.hgetall(submitter.store.keys.feed_renders).items()
-        }
+        renders = feed_store.renders(submitter.store.db)
         latencies = _paced(submitter, options.rate, options.seconds, run)
     finally:
         worker.terminate()

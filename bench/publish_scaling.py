@@ -1,6 +1,6 @@
 """Feed publishing: cost against store size, render time, and 304 throughput.
 
-In one run, against a private embedded Redis:
+In one run, against a private embedded PostgreSQL and Redis:
 
 1. publish latency after one new article (ingest body + ``publish_dirty``) with 100 and
    with 100,000 articles already in the feed; median of 20 runs each; the ratio
@@ -16,30 +16,28 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 import msgspec  # noqa: E402
-import redis  # noqa: E402
 
+from bench._common import private_redis  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from feeds.publish import Publisher  # noqa: E402
 from feeds.render import FeedSpec, render_atom, render_json_feed, render_rss  # noqa: E402
 from worker.core.model import Article  # noqa: E402
 from worker.core.options import DEFAULT_OPTIONS  # noqa: E402
 from worker.core.pipeline import parse_article  # noqa: E402
-from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.ingest import process_submission  # noqa: E402
 from worker.store import Store  # noqa: E402
 
@@ -52,19 +50,33 @@ RENDERERS: dict[str, Callable[[FeedSpec, list[Article]], bytes]] = {
 
 
 def seed(store: Store, feed: str, count: int, template: Article) -> None:
-    """Write ``count`` stored articles into ``feed`` the way commits leave them."""
-    keys = store.keys
-    pipe = store.client.pipeline(transaction=False)
-    for index in range(count):
-        article_id = f"seed-{feed}-{index}"
-        article = msgspec.structs.replace(template, id=article_id, title=f"Seeded {index}")
-        pipe.hset(keys.article(article_id), mapping={"doc": article.to_json(), "version": 1})
-        pipe.zadd(keys.feed_index(feed), {article_id: 1_600_000_000 + index})
-        pipe.zadd(keys.feed_ordinals(feed), {article_id: index})
-        if index % 2000 == 1999:
-            pipe.execute()
-    pipe.set(keys.feed_count(feed), count)
-    pipe.execute()
+    """Write ``count`` stored articles into ``feed`` the way commits leave them (COPY)."""
+    base = datetime(2020, 9, 13, tzinfo=UTC)
+    with store.db.connection() as conn, conn.transaction():
+        conn.execute("INSERT INTO feeds (key, name, ordinals_issued) VALUES (%s, %s, %s)",
+                     (feed, feed.partition(":")[2], count))  # fmt: skip
+        with conn.cursor().copy(
+            "COPY articles (id, status, version, content_hash, published_at) FROM STDIN"
+        ) as copy:
+            for index in range(count):
+                when = base + timedelta(seconds=index)
+                copy.write_row((f"seed-{feed}-{index}", "published", 1, "seed", when))
+        with conn.cursor().copy(
+            "COPY article_versions (article_id, version, event, content_hash, at, "
+            "submission_id, document) FROM STDIN"
+        ) as copy:
+            for index in range(count):
+                article_id = f"seed-{feed}-{index}"
+                article = msgspec.structs.replace(template, id=article_id, title=f"Seeded {index}")
+                copy.write_row((article_id, 1, "article.published", "seed", base, "seed",
+                                article.to_json()))  # fmt: skip
+        with conn.cursor().copy(
+            "COPY feed_entries (feed, article_id, ordinal, published_at) FROM STDIN"
+        ) as copy:
+            for index in range(count):
+                when = base + timedelta(seconds=index)
+                copy.write_row((feed, f"seed-{feed}-{index}", index, when))
+        conn.execute("ANALYZE")
 
 
 def publish_latency(store: Store, settings: Settings, tag: str, runs: int) -> float:
@@ -77,7 +89,8 @@ def publish_latency(store: Store, settings: Settings, tag: str, runs: int) -> fl
             kind="upsert", article_id=f"new-arrival-{tag}-{run}", received_at=time.time(),
             raw=body, format="text",
         )  # fmt: skip
-        store.client.delete(store.keys.feeds_dirty)
+        with store.db.connection() as conn:  # only this feed's render is timed
+            conn.execute("UPDATE feeds SET rendered_changes = changes")
         start = time.perf_counter()
         process_submission(store, submission.id, DEFAULT_OPTIONS, now=time.time())
         publisher.publish_dirty()
@@ -176,12 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     template = parse_article(EXAMPLE.read_bytes()).article
-    server = EmbeddedRedis(Path(f"/tmp/syn-pub-{uuid.uuid4().hex[:8]}")).start()  # noqa: S108
-    env = {**os.environ, "REDIS_URL": server.url, "SYNDICATE_DATA_DIR": str(server.data_dir),
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    server, env = private_redis("pub")
     try:
         settings = Settings.from_env(env)
-        store = Store(redis.Redis.from_url(server.url))
+        store = Store.from_settings(settings)
         seed(store, "tag:small", 100, template)
         started = time.perf_counter()
         seed(store, "tag:large", options.large, template)

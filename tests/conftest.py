@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres import TestDatabases
+from tests.postgres import ScratchDatabases
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,8 +31,8 @@ def example_bytes() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def databases() -> Iterator[TestDatabases]:
+def databases() -> Iterator[ScratchDatabases]:
     """PostgreSQL for the session: ``databases.create()`` gives a fresh, migrated database."""
-    found = TestDatabases()
+    found = ScratchDatabases()
     yield found
     found.close()

@@ -27,7 +27,7 @@ def database_url_named(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-class TestDatabases:
+class ScratchDatabases:
     """Creates databases on one server for the whole test session."""
 
     def __init__(self) -> None:

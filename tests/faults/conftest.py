@@ -1,7 +1,8 @@
-"""A whole syndicate on a Redis of its own, for fault tests that break things.
+"""A whole syndicate on a Redis and a database of its own, for fault tests that break things.
 
 Each test gets its own embedded Redis (AOF on, as in production) in a short temporary
-directory, so it can kill, restart or stop it without touching the session's server,
+directory and its own PostgreSQL database on the session's test server, so it can
+kill, restart or stop Redis without touching the session's servers,
 and starts exactly the processes it needs: workers, beat, API. Every process is
 stopped at the end, whatever the test did to it.
 """
@@ -33,6 +34,8 @@ from tests.integration.conftest import (
     service_env,
 )
 from tests.integration.receiver import Receiver
+from tests.postgres import ScratchDatabases
+from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
 from worker.submit import Submitter
@@ -47,7 +50,9 @@ class System:
     directory: Path
     redis: EmbeddedRedis
     env: dict[str, str]
+    database_url: str
     processes: list[WorkerProcess | BeatProcess | ApiProcess] = field(default_factory=list)
+    _store: Store | None = None
 
     @property
     def settings(self) -> Settings:
@@ -57,7 +62,9 @@ class System:
         return redis.Redis.from_url(self.redis.url)
 
     def store(self) -> Store:
-        return Store(self.client())
+        if self._store is None:
+            self._store = Store(Database(self.database_url), self.client())
+        return self._store
 
     def submitter(self) -> Submitter:
         return Submitter.from_settings(self.settings)
@@ -98,21 +105,24 @@ class System:
 
 
 @pytest.fixture
-def system(tmp_path: Path) -> Iterator[System]:
+def system(tmp_path: Path, databases: ScratchDatabases) -> Iterator[System]:
     # Unix socket paths are limited to ~100 bytes; keep the server's directory short.
     directory = Path(f"/tmp/syn-fault-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     server = EmbeddedRedis(directory).start()
+    database_url = databases.create("fault")
     env = service_env(
-        RedisService(server.url, directory, server),
+        RedisService(server.url, directory, server, database_url),
         SYNDICATE_PUBLIC_DIR=str(tmp_path / "public"),
         # The beat's safety nets (stalled submissions, dirty feeds) every 3 s, not 30 s.
         SYNDICATE_REQUEUE_INTERVAL="3",
     )
-    running = System(directory, server, env)
+    running = System(directory, server, env, database_url)
     try:
         yield running
     finally:
         running.stop()
+        if running._store is not None:
+            running._store.db.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 
 from standardwebhooks.webhooks import Webhook
 
+from feeds import feed_store
 from feeds.publish import Publisher
 from feeds.webhooks.spec import parse_subscription
 from tests.faults.conftest import System, deliveries, entry_id, feed_entries
@@ -170,8 +171,8 @@ def check_feeds(publisher: Publisher, store: Store) -> None:
         wanted = {entry_id(article_id(i)): i for i in indexes}
         assert set(archived) == set(wanted), feed
         assert all(len(copies) == 1 for copies in archived.values()), feed
-        newest = store.client.zrevrange(store.keys.feed_index(feed), 0, PAGE - 1)
-        assert current == [entry_id(i.decode()) for i in newest], feed
+        newest = feed_store.newest(store.db, feed, PAGE)
+        assert current == [entry_id(i) for i in newest], feed
         for entry, [text] in archived.items():
             assert f"Revision {final_version(wanted[entry])} " in text, (feed, entry)
 
@@ -183,6 +184,6 @@ def version_of(store: Store, index: int) -> int:
 
 def settled(store: Store) -> bool:
     keys = store.keys
-    busy = (keys.pending, keys.feeds_dirty, keys.feeds_rendering, keys.publish_lock,
-            keys.publish_scheduled)  # fmt: skip
-    return not any(store.client.exists(key) for key in busy)
+    if store.unfinished() or feed_store.dirty_count(store.db):
+        return False
+    return not any(store.client.exists(key) for key in (keys.publish_lock, keys.publish_scheduled))

@@ -28,7 +28,7 @@ import pytest
 import redis
 
 from config.settings import Settings
-from tests.postgres import TestDatabases
+from tests.postgres import ScratchDatabases
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
@@ -73,7 +73,7 @@ def _private_db_url(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_service(
-    tmp_path_factory: pytest.TempPathFactory, databases: TestDatabases
+    tmp_path_factory: pytest.TempPathFactory, databases: ScratchDatabases
 ) -> Iterator[RedisService]:
     data_dir = tmp_path_factory.mktemp("syndicate-data")
     database_url = databases.create("session")

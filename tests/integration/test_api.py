@@ -7,10 +7,8 @@ import uuid
 
 import httpx
 import pytest
-import redis
 
-from tests.integration.conftest import API_TOKEN, auth
-from worker.keys import Keys
+from tests.integration.conftest import API_TOKEN, RedisService, auth
 
 
 def unique_title() -> str:
@@ -49,11 +47,17 @@ def test_request_size_limit_is_413(api: httpx.Client) -> None:
     assert response.json()["error"]["code"] == "too_large"
 
 
+def rejected_count(service: RedisService) -> int:
+    with service.database().connection() as conn:
+        row = conn.execute("SELECT count(*) FROM rejected_inputs").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_invalid_input_is_422_with_the_parser_message_and_is_kept(
-    api: httpx.Client, redis_service: object
+    api: httpx.Client, redis_service: RedisService
 ) -> None:
-    client: redis.Redis = redis_service.client()  # type: ignore[attr-defined]
-    before = client.xlen(Keys().rejected)
+    before = rejected_count(redis_service)
     response = api.post(
         "/v1/articles",
         content=b"Title\n\xff\xfe bad bytes",
@@ -64,9 +68,8 @@ def test_invalid_input_is_422_with_the_parser_message_and_is_kept(
     assert error["problem"] == "encoding"
     assert error["line"] == 2
     assert "not valid UTF-8" in error["message"]
-    assert client.xlen(Keys().rejected) == before + 1
-    _, fields = client.xrevrange(Keys().rejected, count=1)[0]
-    assert fields[b"raw"] == b"Title\n\xff\xfe bad bytes"
+    assert rejected_count(redis_service) == before + 1
+    assert redis_service.store().rejected_inputs(limit=1)[0].raw == b"Title\n\xff\xfe bad bytes"
 
 
 @pytest.mark.parametrize(
@@ -146,13 +149,12 @@ def test_deeply_nested_json_is_422_not_500(api: httpx.Client) -> None:
 
 
 def test_a_bad_envelope_is_kept_in_the_rejected_stream(
-    api: httpx.Client, redis_service: object
+    api: httpx.Client, redis_service: RedisService
 ) -> None:
-    client: redis.Redis = redis_service.client()  # type: ignore[attr-defined]
-    before = client.xlen(Keys().rejected)
+    before = rejected_count(redis_service)
     response = api.post("/v1/articles", json={"format": "pdf", "body": "x"}, headers=auth())
     assert response.status_code == 422
-    assert client.xlen(Keys().rejected) == before + 1
+    assert rejected_count(redis_service) == before + 1
 
 
 def test_a_declared_charset_is_honoured(api: httpx.Client) -> None:
