@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -146,27 +146,44 @@ class Hub:
                 "websub: %s of %s not confirmed by the subscriber", request.mode, request.callback
             )
             return False
-        key = self.store.keys.websub_subscribers(path)
         if request.mode == "subscribe":
-            record = {"secret": request.secret, "expires": time.time() + request.lease_seconds}
-            self.store.client.hset(key, request.callback, json.dumps(record))
+            expires = datetime.fromtimestamp(time.time() + request.lease_seconds, UTC)
+            with self.store.db.connection() as conn:
+                conn.execute(
+                    "INSERT INTO websub_subscriptions (path, callback, secret, expires_at) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (path, callback) DO UPDATE "
+                    "SET secret = EXCLUDED.secret, expires_at = EXCLUDED.expires_at",
+                    (path, request.callback, request.secret, expires),
+                )
         else:
-            self.store.client.hdel(key, request.callback)
+            self._remove(path, request.callback)
         return True
 
     def subscribers(self, path: str) -> dict[str, str | None]:
         """Live subscribers of a document (callback -> secret); expired leases are dropped."""
-        key = self.store.keys.websub_subscribers(path)
-        live: dict[str, str | None] = {}
-        now = time.time()
-        for callback, raw in self.store.client.hgetall(key).items():
-            record = json.loads(raw)
-            name = callback.decode() if isinstance(callback, bytes) else str(callback)
-            if record["expires"] <= now:
-                self.store.client.hdel(key, name)
-            else:
-                live[name] = record["secret"]
-        return live
+        with self.store.db.connection() as conn:
+            conn.execute(
+                "DELETE FROM websub_subscriptions WHERE path = %s AND expires_at <= now()", (path,)
+            )
+            rows = conn.execute(
+                "SELECT callback, secret FROM websub_subscriptions WHERE path = %s", (path,)
+            ).fetchall()
+        return {str(callback): secret for callback, secret in rows}
+
+    def leases(self, path: str) -> dict[str, float]:
+        """Callback -> lease expiry (seconds since the epoch) of a document's subscribers."""
+        with self.store.db.connection() as conn:
+            rows = conn.execute(
+                "SELECT callback, expires_at FROM websub_subscriptions WHERE path = %s", (path,)
+            ).fetchall()
+        return {str(callback): expires.timestamp() for callback, expires in rows}
+
+    def _remove(self, path: str, callback: str) -> None:
+        with self.store.db.connection() as conn:
+            conn.execute(
+                "DELETE FROM websub_subscriptions WHERE path = %s AND callback = %s",
+                (path, callback),
+            )
 
     def distribute(self, path: str, callback: str, body: bytes, media_type: str) -> str:
         """POST a document to one subscriber: "delivered", "removed" or "failed"."""
@@ -190,7 +207,7 @@ class Hub:
             log.warning("websub: delivery of %s to %s failed: %s", path, callback, error)
             return "failed"
         if response.status_code == 410:
-            self.store.client.hdel(self.store.keys.websub_subscribers(path), callback)
+            self._remove(path, callback)
             log.info("websub: %s answered 410; subscription removed", callback)
             return "removed"
         return "delivered" if 200 <= response.status_code < 300 else "failed"

@@ -2,25 +2,25 @@
 
 Three kinds of failure, one view (``syndicate failures ...`` and ``/v1/failures``):
 
-========  ===================  ==========================================================
-id        kept in              what it is
-========  ===================  ==========================================================
-sub_<id>  ``syn:failed``       a submission whose processing failed (bad input, a crash):
-                               its hash keeps the raw input and the error
-rej_<id>  ``syn:rejected``     input the API refused (422) before it became a submission;
-                               the stream entry keeps the raw bytes and the error
-task_<id> ``syn:task-failures``  a task that raised and will not be retried: its name,
-                               arguments, exception and scrubbed traceback
-========  ===================  ==========================================================
+=========  ===================  =========================================================
+id         kept in (PostgreSQL)  what it is
+=========  ===================  =========================================================
+sub_<id>   ``submissions``      a submission whose processing failed (bad input, a crash):
+                                its row keeps the raw input and the error
+rej_<id>   ``rejected_inputs``  input the API refused (422) before it became a
+                                submission, with its raw bytes and the error
+task_<id>  ``task_failures``    a task that raised and will not be retried: its name,
+                                arguments, exception and scrubbed traceback
+=========  ===================  =========================================================
 
-``sub_`` is followed by the submission id, ``rej_`` and ``task_`` by the stream entry
-id (``1718000000000-0``). A bare 32-character submission id is accepted too.
+``sub_`` is followed by the submission id, ``rej_`` and ``task_`` by the row id. A bare
+32-character submission id is accepted too.
 
 Retry: a failed submission goes back to ``queued`` and ``syndicate.ingest`` is sent
 again; a refused input is submitted again (validated: still invalid is an
 :class:`~worker.core.errors.InputError` and the entry stays); a task is sent again by
 name with the same arguments. Discard: a failed submission is marked ``discarded`` (its
-hash stays, for audit); stream entries are deleted.
+row stays, for audit); refused inputs and task failures are deleted.
 
 Importing this module connects :data:`celery.signals.task_failure`, which Celery sends
 when a task raises and will not be retried (``autoretry_for`` retries and
@@ -39,17 +39,17 @@ import time
 import traceback as traceback_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-import redis
 from celery.signals import task_failure
+from psycopg.types.json import Jsonb
 
 from config.settings import Settings
-from worker.connection import redis_client
 from worker.core.errors import SyndicateError
 from worker.core.options import CoreOptions
-from worker.keys import Keys
+from worker.database.connect import Database
 from worker.store import FailedSubmission, RejectedInput, Store
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TASK_FAILURES_MAXLEN = 10_000
 ARGS_LIMIT = 2048
 TRACEBACK_LIMIT = 4096
 MESSAGE_LIMIT = 1024
@@ -68,7 +67,7 @@ Kind = Literal["articles", "rejected", "tasks", "all"]
 #: Sends a task by name with positional and keyword arguments; returns the new task id.
 SendTask = Callable[[str, list[Any], dict[str, Any]], str]
 
-_STREAM_ID = re.compile(r"\d{1,19}-\d{1,19}")  # within Redis's 64-bit parts
+_ROW_ID = re.compile(r"\d{1,18}")  # a bigint identity
 _SUBMISSION_ID = re.compile(r"[0-9a-f]{32}")
 _TRUNCATED = "…[truncated]"
 
@@ -177,18 +176,21 @@ def task_failure_entry(
     }
 
 
-def record_task_failure(client: redis.Redis, keys: Keys, entry: Mapping[str, str]) -> str:
-    """Append one dead letter to the capped ``task-failures`` stream; its entry id."""
-    fields: dict[Any, Any] = dict(entry)
-    entry_id = client.xadd(
-        keys.task_failures, fields, maxlen=TASK_FAILURES_MAXLEN, approximate=True
-    )
-    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+def record_task_failure(db: Database, entry: Mapping[str, str]) -> str:
+    """Keep one dead letter in the ``task_failures`` table; returns its id."""
+    at = datetime.fromtimestamp(float(entry.get("at") or time.time()), UTC)
+    with db.connection() as conn:
+        row = conn.execute(
+            "INSERT INTO task_failures (at, fields) VALUES (%s, %s) RETURNING id",
+            (at, Jsonb(dict(entry))),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 @cache
-def _recorder() -> redis.Redis:
-    return redis_client(Settings.from_env(), health_check_interval=30, socket_timeout=5)
+def _recorder() -> Database:
+    return Database.from_settings(Settings.from_env(), max_size=2)
 
 
 def _request_value(task: object, name: str) -> Any:
@@ -230,7 +232,7 @@ def on_task_failure(
             retries=int(_request_value(sender, "retries") or 0),
             at=time.time(),
         )
-        record_task_failure(_recorder(), Keys(), entry)
+        record_task_failure(_recorder(), entry)
     except Exception:
         log.exception("could not record the failure of task %s[%s]", name, task_id)
 
@@ -253,11 +255,11 @@ class TaskFailure:
     retries: int
 
     @classmethod
-    def from_fields(cls, entry_id: str, fields: Mapping[Any, Any]) -> TaskFailure:
+    def from_fields(cls, entry_id: str, at: float, fields: Mapping[Any, Any]) -> TaskFailure:
         data = {_text(key): _text(value) for key, value in fields.items()}
         return cls(
             entry_id=entry_id,
-            at=float(data.get("at") or int(entry_id.partition("-")[0]) / 1000),
+            at=at,
             task_name=data.get("task_name", ""),
             task_id=data.get("task_id", ""),
             args=data.get("args", "[]"),
@@ -275,21 +277,34 @@ def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def task_failures(
-    client: redis.Redis, keys: Keys, limit: int = 50, since: float | None = None
-) -> list[TaskFailure]:
+def task_failures(db: Database, limit: int = 50, since: float | None = None) -> list[TaskFailure]:
     """Dead-lettered tasks, newest first."""
-    low = "-" if since is None else f"{max(0, int(since * 1000))}-0"
-    entries = client.xrevrange(keys.task_failures, "+", low, count=limit) or []
-    return [TaskFailure.from_fields(_text(entry_id), fields or {}) for entry_id, fields in entries]
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, at, fields FROM task_failures WHERE at >= %s "
+            "ORDER BY at DESC, id DESC LIMIT %s",
+            (datetime.fromtimestamp(since or 0.0, UTC), limit),
+        ).fetchall()
+    return [TaskFailure.from_fields(str(i), at.timestamp(), fields) for i, at, fields in rows]
 
 
-def task_failure_by_id(client: redis.Redis, keys: Keys, entry_id: str) -> TaskFailure | None:
-    """One dead-lettered task by its stream entry id."""
-    if not _STREAM_ID.fullmatch(entry_id):
+def task_failure_by_id(db: Database, entry_id: str) -> TaskFailure | None:
+    """One dead-lettered task by its id."""
+    if not _ROW_ID.fullmatch(entry_id):
         return None
-    entries = client.xrange(keys.task_failures, entry_id, entry_id, count=1) or []
-    return TaskFailure.from_fields(_text(entries[0][0]), entries[0][1] or {}) if entries else None
+    with db.connection() as conn:
+        row = conn.execute(
+            "SELECT id, at, fields FROM task_failures WHERE id = %s", (int(entry_id),)
+        ).fetchone()
+    return None if row is None else TaskFailure.from_fields(str(row[0]), row[1].timestamp(), row[2])
+
+
+def discard_task_failure(db: Database, entry_id: str) -> bool:
+    if not _ROW_ID.fullmatch(entry_id):
+        return False
+    with db.connection() as conn:
+        cursor = conn.execute("DELETE FROM task_failures WHERE id = %s", (int(entry_id),))
+    return cursor.rowcount > 0
 
 
 # -- the service ---------------------------------------------------------------------
@@ -347,10 +362,7 @@ class Failures:
         if kind in ("rejected", "all"):
             found += [_rejected_view(r) for r in self.store.rejected_inputs(limit, since)]
         if kind in ("tasks", "all"):
-            found += [
-                _task_view(t)
-                for t in task_failures(self.store.client, self.store.keys, limit, since)
-            ]
+            found += [_task_view(t) for t in task_failures(self.store.db, limit, since)]
         found.sort(key=lambda item: item["at"] or 0, reverse=True)
         return found[:limit]
 
@@ -368,7 +380,7 @@ class Failures:
             if rejected is None:
                 raise FailureNotFoundError(f"no rejected input {failure_id!r}")
             return _rejected_view(rejected) | _raw_view(rejected.raw)
-        task = task_failure_by_id(self.store.client, self.store.keys, key)
+        task = task_failure_by_id(self.store.db, key)
         if task is None:
             raise FailureNotFoundError(f"no task failure {failure_id!r}")
         return _task_view(task, full=True)
@@ -395,9 +407,7 @@ class Failures:
             if not self.store.discard_rejected(key):
                 raise FailureNotFoundError(f"no rejected input {failure_id!r}")
             return
-        if not (
-            _STREAM_ID.fullmatch(key) and self.store.client.xdel(self.store.keys.task_failures, key)
-        ):
+        if not discard_task_failure(self.store.db, key):
             raise FailureNotFoundError(f"no task failure {failure_id!r}")
 
     def retry_all_articles(self, limit: int = 1000) -> list[dict[str, Any]]:
@@ -454,7 +464,7 @@ class Failures:
         }
 
     def _retry_task(self, failure_id: str, entry_id: str) -> dict[str, Any]:
-        task = task_failure_by_id(self.store.client, self.store.keys, entry_id)
+        task = task_failure_by_id(self.store.db, entry_id)
         if task is None:
             raise FailureNotFoundError(f"no task failure {failure_id!r}")
         if task.arguments_truncated:
@@ -467,7 +477,7 @@ class Failures:
         except ValueError:
             raise FailureConflictError(f"{failure_id}: its arguments are not JSON") from None
         new_id = self.send_task(task.task_name, list(args), dict(kwargs))
-        self.store.client.xdel(self.store.keys.task_failures, entry_id)
+        discard_task_failure(self.store.db, entry_id)
         return {"id": failure_id, "kind": "task", "task_name": task.task_name, "task_id": new_id}
 
     def _not_failed(self, submission_id: str) -> None:
@@ -484,7 +494,7 @@ def parse_failure_id(failure_id: str) -> tuple[Literal["sub", "rej", "task"], st
     prefix, _, key = failure_id.partition("_")
     if prefix == "sub" and _SUBMISSION_ID.fullmatch(key):
         return "sub", key
-    if prefix in ("rej", "task") and _STREAM_ID.fullmatch(key):
+    if prefix in ("rej", "task") and _ROW_ID.fullmatch(key):
         return prefix, key  # type: ignore[return-value]
     if _SUBMISSION_ID.fullmatch(failure_id):
         return "sub", failure_id

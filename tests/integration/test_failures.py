@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from config.settings import Settings
 from tests.integration.conftest import (
@@ -41,10 +40,10 @@ from worker.failures import (
     parse_failure_id,
     scrub,
     task_failure_entry,
+    task_failures,
     truncate,
 )
 from worker.ingest import process_submission
-from worker.keys import Keys
 from worker.store import FailedSubmission, Store, Submission
 from worker.submit import Submitter
 
@@ -150,11 +149,17 @@ def test_a_crash_is_kept_in_both_views_and_a_retry_publishes(
     store: Store, submitter: Submitter, worker: WorkerProcess, api: httpx.Client,
     redis_service: RedisService,
 ) -> None:  # fmt: skip
-    client = redis_service.client()
     article_id = unique("crash")
     submission = accept(store, article_id, valid_article(f"Crash {article_id}"))
     # A corrupted stored article: committing over it raises inside the ingest task.
-    client.hset(Keys().article(article_id), "doc", "{not json")
+    with store.db.connection() as conn:
+        conn.execute(
+            "INSERT INTO article_versions (article_id, version, event, content_hash, at, "
+            "submission_id, document) VALUES (%s, 1, 'article.published', '', now(), '', "
+            "'{not json')",
+            (article_id,),
+        )
+        conn.execute("UPDATE articles SET version = 1 WHERE id = %s", (article_id,))
     submitter.enqueue_task("syndicate.ingest", submission.id)
     wait_until(lambda: failed_record(store, submission.id).status == "failed")
     record = failed_record(store, submission.id)
@@ -175,7 +180,9 @@ def test_a_crash_is_kept_in_both_views_and_a_retry_publishes(
     assert letter["error"].startswith("msgspec.DecodeError")
     assert api.delete(f"/v1/failures/{letter['id']}", headers=auth()).status_code == 204
 
-    client.delete(Keys().article(article_id))  # the cause is fixed
+    with store.db.connection() as conn:  # the cause is fixed
+        conn.execute("UPDATE articles SET version = 0 WHERE id = %s", (article_id,))
+        conn.execute("DELETE FROM article_versions WHERE article_id = %s", (article_id,))
     retried = api.post(f"/v1/failures/sub_{submission.id}/retry", headers=auth())
     assert retried.status_code == 202, retried.text
 
@@ -185,7 +192,8 @@ def test_a_crash_is_kept_in_both_views_and_a_retry_publishes(
 
     wait_until(published)
     assert f"sub_{submission.id}" not in listed(api, "articles")
-    assert client.zscore(Keys().failed, submission.id) is None
+    assert store.failed_submission(submission.id).status == "done"  # type: ignore[union-attr]
+    assert submission.id not in {failed.id for failed in store.failures(limit=10_000)}
 
 
 def test_the_cli_retries_a_failed_article_with_valid_input(
@@ -329,9 +337,8 @@ def test_the_receiver_records_scrubbed_and_never_raises(
         name = "syndicate.example"
         request = None
 
-    client: redis.Redis = redis_service.client()
     task_id = uuid.uuid4().hex
-    monkeypatch.setenv("REDIS_URL", redis_service.url)
+    monkeypatch.setenv("DATABASE_URL", redis_service.database_url)
     failures_module._recorder.cache_clear()
     try:
         on_task_failure(
@@ -339,14 +346,14 @@ def test_the_receiver_records_scrubbed_and_never_raises(
             exception=ValueError("signing with whsec_c2VjcmV0LXZhbHVl failed"),
             traceback=None, einfo=None,
         )  # fmt: skip
-        entries = client.xrevrange(Keys().task_failures, count=50)
-        fields = next(f for _, f in entries if f[b"task_id"] == task_id.encode())
-        assert b"c2VjcmV0LXZhbHVl" not in fields[b"exception_message"]
-        assert fields[b"arguments_truncated"] == b"1"
-        assert len(fields[b"args"]) <= ARGS_LIMIT
+        entries = task_failures(redis_service.database(), limit=50)
+        failure = next(f for f in entries if f.task_id == task_id)
+        assert "c2VjcmV0LXZhbHVl" not in failure.exception_message
+        assert failure.arguments_truncated
+        assert len(failure.args.encode()) <= ARGS_LIMIT
 
-        # Redis unreachable: the failure to record is logged, never raised.
-        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+        # The database unreachable: the failure to record is logged, never raised.
+        monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
         failures_module._recorder.cache_clear()
         on_task_failure(sender=FakeTask(), task_id="t", exception=RuntimeError("x"))
     finally:
@@ -416,8 +423,8 @@ def test_failure_ids_name_their_kind() -> None:
     submission_id = uuid.uuid4().hex
     assert parse_failure_id(f"sub_{submission_id}") == ("sub", submission_id)
     assert parse_failure_id(submission_id) == ("sub", submission_id)
-    assert parse_failure_id("rej_1718000000000-0") == ("rej", "1718000000000-0")
-    assert parse_failure_id("task_1718000000000-12") == ("task", "1718000000000-12")
-    for bad in ("task_abc", "rej_", "sub_xyz", "1718000000000-0", ""):
+    assert parse_failure_id("rej_17") == ("rej", "17")
+    assert parse_failure_id("task_1718000000000") == ("task", "1718000000000")
+    for bad in ("task_abc", "rej_", "sub_xyz", "task_1-0", "rej_" + "9" * 19, "17", ""):
         with pytest.raises(FailureNotFoundError):
             parse_failure_id(bad)

@@ -46,8 +46,7 @@ def settled(api: httpx.Client, submission: object) -> dict[str, object]:
 def events_for(service: RedisService, article_id: str) -> list[dict[str, object]]:
     with service.database().connection() as conn:
         rows = conn.execute(
-            "SELECT type, version, changed_sections FROM events WHERE article_id = %s "
-            "ORDER BY id",
+            "SELECT type, version, changed_sections FROM events WHERE article_id = %s ORDER BY id",
             (article_id,),
         ).fetchall()
     return [{"type": t, "version": v, "changed_sections": list(c)} for t, v, c in rows]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import threading
 import time
 import uuid
@@ -18,7 +17,6 @@ import httpx
 import pytest
 
 from tests.integration.conftest import RedisService, WorkerProcess, auth, wait_until
-from worker.keys import Keys
 
 FEEDS_URL = "http://127.0.0.1:8080/feeds/"  # SYNDICATE_FEEDS_URL's default in the tests
 
@@ -103,9 +101,13 @@ def hub_request(api: httpx.Client, **fields: str) -> httpx.Response:
     return api.post("/websub", data={f"hub.{key}": value for key, value in fields.items()})
 
 
-def subscribers(redis_service: RedisService, path: str) -> dict[bytes, bytes]:
-    found: dict[bytes, bytes] = redis_service.client().hgetall(Keys().websub_subscribers(path))
-    return found
+def subscribers(redis_service: RedisService, path: str) -> dict[str, float]:
+    """Callback -> lease expiry of a document's stored subscriptions."""
+    with redis_service.database().connection() as conn:
+        rows = conn.execute(
+            "SELECT callback, expires_at FROM websub_subscriptions WHERE path = %s", (path,)
+        ).fetchall()
+    return {str(callback): expires.timestamp() for callback, expires in rows}
 
 
 def author_feed(api: httpx.Client, redis_service: RedisService) -> tuple[str, str, str]:
@@ -152,14 +154,12 @@ def test_subscribe_with_secret_and_callback_parameters_then_receive_signed_pushe
     assert push.headers["Content-Type"].startswith("application/atom+xml")
 
     # Re-subscribing renews the lease; it does not add a second subscription.
-    before = json.loads(subscribers(redis_service, path)[callback.encode()])["expires"]
+    before = subscribers(redis_service, path)[callback]
     time.sleep(0.05)
     assert hub_request(api, mode="subscribe", topic=topic, callback=callback, secret="s3cret",
                        lease_seconds="7200").status_code == 202  # fmt: skip
     wait_until(lambda: len(subscriber.gets("/cb")) == 2)
-    wait_until(
-        lambda: json.loads(subscribers(redis_service, path)[callback.encode()])["expires"] > before
-    )
+    wait_until(lambda: subscribers(redis_service, path)[callback] > before)
     assert len(subscribers(redis_service, path)) == 1
 
     # Unsubscribing stops the pushes.

@@ -132,3 +132,22 @@ CREATE TABLE feed_documents (
     links          text NOT NULL DEFAULT '',
     published_at   timestamptz NOT NULL
 );
+
+-- WebSub subscriptions to published documents (leases expire; never perpetual).
+CREATE TABLE websub_subscriptions (
+    path        text NOT NULL,
+    callback    text NOT NULL,
+    secret      text,
+    expires_at  timestamptz NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (path, callback)
+);
+CREATE INDEX websub_subscriptions_expiry ON websub_subscriptions (expires_at);
+
+-- Tasks that failed for good (Celery dead letters), kept to be shown, retried or discarded.
+CREATE TABLE task_failures (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL,
+    fields      jsonb NOT NULL
+);
+CREATE INDEX task_failures_at ON task_failures (at DESC);
