@@ -13,35 +13,47 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from feeds.metrics import CONTENT_TYPE, render_metrics
+from worker.database.connect import DATABASE_TROUBLE, Database
 from worker.keys import Keys
 from worker.status import QUEUES, live_consumers
+from worker.store import Store
 
 
-def install_ops_routes(app: FastAPI, client: redis.Redis, keys: Keys | None = None) -> None:
-    keys = keys or Keys()
+def install_ops_routes(app: FastAPI, store: Store) -> None:
+    client, keys = store.client, store.keys
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        """Prometheus exposition format; figures shared by every worker, read from Redis."""
-        return Response(render_metrics(client), media_type=CONTENT_TYPE)
+        """Prometheus exposition format; figures shared by every worker, read from the stores."""
+        return Response(render_metrics(client, store), media_type=CONTENT_TYPE)
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
-        """Ready: Redis answers and at least one live worker consumes each queue (else 503)."""
-        body = readiness(client, keys, time.time())
+        """Ready: PostgreSQL and Redis answer, and a live worker consumes each queue (else 503)."""
+        body = readiness(client, keys, time.time(), store.db)
         return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 
-def readiness(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
+def readiness(
+    client: redis.Redis, keys: Keys, now: float, db: Database | None = None
+) -> dict[str, Any]:
+    postgres = "ok"
+    if db is not None:
+        try:
+            with db.connection() as conn:
+                conn.execute("SELECT 1")
+        except DATABASE_TROUBLE as error:
+            postgres = f"unavailable: {type(error).__name__}"
     try:
         client.ping()
         consumers = live_consumers(client, keys, now)
     except redis.RedisError as error:
         return {"status": "not_ready", "redis": f"unavailable: {type(error).__name__}",
-                "queues": {}}  # fmt: skip
-    ready = all(consumers[queue] for queue in QUEUES)
+                "postgres": postgres, "queues": {}}  # fmt: skip
+    ready = postgres == "ok" and all(consumers[queue] for queue in QUEUES)
     return {
         "status": "ready" if ready else "not_ready",
         "redis": "ok",
+        "postgres": postgres,
         "queues": {queue: {"consumers": count} for queue, count in consumers.items()},
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
@@ -20,9 +21,9 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from worker.keys import Keys
+from worker.database.connect import DATABASE_TROUBLE
 from worker.status import endpoint_states, live_consumers, queue_states
-from worker.store import as_text
+from worker.store import Store, as_text
 from worker.telemetry import BUCKETS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,14 +39,24 @@ _HISTOGRAMS = {
 class SyndicateCollector(Collector):
     """Reads every figure from Redis when Prometheus scrapes."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    def __init__(self, client: redis.Redis, store: Store) -> None:
         self.client = client
-        self.keys = keys or Keys()
+        self.store = store
+        self.keys = store.keys
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("syndicate_redis_up", "Whether Redis answered this scrape")
+        database_up = GaugeMetricFamily(
+            "syndicate_postgres_up", "Whether PostgreSQL answered this scrape"
+        )
         try:
-            metrics = list(self._collect(time.time()))
+            counts: dict[str, Any] | None = self.store.counts()
+        except DATABASE_TROUBLE:
+            counts = None
+        database_up.add_metric([], 0 if counts is None else 1)
+        yield database_up
+        try:
+            metrics = list(self._collect(time.time(), counts))
         except redis.RedisError:
             up.add_metric([], 0)
             yield up
@@ -54,7 +65,7 @@ class SyndicateCollector(Collector):
         yield up
         yield from metrics
 
-    def _collect(self, now: float) -> Iterator[Metric]:
+    def _collect(self, now: float, counts: dict[str, Any] | None) -> Iterator[Metric]:
         yield from self._queue_metrics(now)
         yield from self._worker_metrics(now)
         for metric, (documentation, label) in _HISTOGRAMS.items():
@@ -64,7 +75,7 @@ class SyndicateCollector(Collector):
         yield self._counter("articles", "syndicate_articles", "Ingested submissions by outcome",
                             ["outcome"])  # fmt: skip
         yield from self._delivery_metrics()
-        yield from self._store_gauges()
+        yield from self._store_gauges(counts)
 
     def _queue_metrics(self, now: float) -> Iterator[Metric]:
         length = GaugeMetricFamily("syndicate_queue_length", "Messages waiting", labels=["queue"])
@@ -132,30 +143,32 @@ class SyndicateCollector(Collector):
             endpoints.add_metric([state], count)
         yield endpoints
 
-    def _store_gauges(self) -> Iterator[Metric]:
+    def _store_gauges(self, counts: dict[str, Any] | None) -> Iterator[Metric]:
         keys = self.keys
-        websub = list(self.client.scan_iter(match=keys.websub_subscribers("*"), count=500))
         with self.client.pipeline(transaction=False) as pipe:
             pipe.zcard(keys.dead)
             pipe.zcard(keys.due)
-            pipe.zcard(keys.articles)
-            pipe.zcard(keys.failed)
-            for key in websub:
-                pipe.hlen(key)
-            dead, due, stored, failed, *subscribers = pipe.execute()
+            dead, due = pipe.execute()
         gauges = {
             "syndicate_webhook_dead_letters": ("Dead-lettered webhook messages", dead),
             "syndicate_webhook_scheduled": ("Webhook messages waiting for an attempt", due),
-            "syndicate_articles_stored": ("Live articles in the store", stored),
-            "syndicate_articles_failed": ("Failed submissions kept for inspection", failed),
-            "syndicate_websub_subscribers": ("WebSub subscriptions", sum(subscribers)),
         }
+        if counts is not None:  # the record's figures, when PostgreSQL answered
+            gauges |= {
+                "syndicate_articles_stored": ("Live articles in the store", counts["stored"]),
+                "syndicate_articles_failed": (
+                    "Failed submissions kept for inspection", counts["failed"]
+                ),
+                "syndicate_websub_subscribers": (
+                    "WebSub subscriptions", counts["websub_subscribers"]
+                ),
+            }
         for name, (documentation, value) in gauges.items():
             yield GaugeMetricFamily(name, documentation, value=value)
 
 
-def render_metrics(client: redis.Redis) -> bytes:
+def render_metrics(client: redis.Redis, store: Store) -> bytes:
     """The exposition text for one scrape."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SyndicateCollector(client))
+    registry.register(SyndicateCollector(client, store))
     return generate_latest(registry)

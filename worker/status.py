@@ -1,4 +1,5 @@
-"""`syndicate status`: the whole system on one screen, read from Redis in a few round trips.
+"""`syndicate status`: the whole system on one screen, read from PostgreSQL (the record)
+and Redis (queues, workers, counters) in a few round trips.
 
 :func:`gather` returns plain data (the ``--json`` output); :func:`render` prints it.
 """
@@ -14,7 +15,7 @@ import redis
 
 from config.celery_app import CPU_QUEUES, IO_QUEUES
 from worker.keys import Keys
-from worker.store import as_text
+from worker.store import Store, as_text
 from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
 
 QUEUES = (*CPU_QUEUES, *IO_QUEUES)
@@ -29,10 +30,11 @@ class Thresholds:
     alive: float = WORKER_ALIVE_SECONDS
 
 
-def gather(client: redis.Redis, keys: Keys | None = None, *, now: float | None = None,
+def gather(client: redis.Redis, store: Store, *, now: float | None = None,
            thresholds: Thresholds | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything `syndicate status` shows, as JSON-ready data."""
-    keys = keys or Keys()
+    keys = store.keys
+    counts = store.counts()
     now = time.time() if now is None else now
     limits = thresholds or Thresholds()
     queues = queue_states(client, now)
@@ -43,8 +45,8 @@ def gather(client: redis.Redis, keys: Keys | None = None, *, now: float | None =
         "queues": queues,
         "workers": workers,
         "throughput_last_minute": _throughput(client, keys, now),
-        "articles": _articles(client, keys),
-        "feeds": _feeds(client, keys),
+        "articles": _articles(client, keys, counts),
+        "feeds": _feeds(counts),
         "deliveries": _deliveries(client, keys, now),
         "problems": _problems(queues, workers),
     }
@@ -118,33 +120,22 @@ def _throughput(client: redis.Redis, keys: Keys, now: float) -> int:
     return sum(int(value or 0) for value in client.mget(buckets))
 
 
-def _articles(client: redis.Redis, keys: Keys) -> dict[str, Any]:
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zcard(keys.articles)
-        pipe.zcard(keys.pending)
-        pipe.zcard(keys.failed)
-        pipe.hgetall(keys.counter("articles"))
-        stored, pending, failed, outcomes = pipe.execute()
+def _articles(client: redis.Redis, keys: Keys, counts: dict[str, Any]) -> dict[str, Any]:
+    outcomes = client.hgetall(keys.counter("articles"))
     return {
-        "stored": stored,
-        "pending": pending,
-        "failed": failed,
+        "stored": counts["stored"],
+        "pending": counts["pending"],
+        "failed": counts["failed"],
         "outcomes": {as_text(k): int(v) for k, v in outcomes.items()},
     }
 
 
-def _feeds(client: redis.Redis, keys: Keys) -> dict[str, Any]:
-    names = [as_text(name) for name in client.hkeys(keys.feed_names)]
-    with client.pipeline(transaction=False) as pipe:
-        pipe.hget(keys.feed_document("atom.xml"), "last_modified")
-        pipe.zcard(keys.feed_index("main"))
-        pipe.scard(keys.feeds_dirty)
-        last_published, main_entries, dirty = pipe.execute()
+def _feeds(counts: dict[str, Any]) -> dict[str, Any]:
     return {
-        "feeds": len(names),
-        "main_entries": main_entries,
-        "main_last_modified": as_text(last_published) if last_published else None,
-        "dirty": dirty,
+        "feeds": counts["feeds"],
+        "main_entries": counts["main_entries"],
+        "main_last_modified": counts["main_last_modified"],
+        "dirty": counts["dirty"],
     }
 
 

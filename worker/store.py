@@ -273,6 +273,25 @@ class Store:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def counts(self) -> dict[str, Any]:
+        """The record's sizes for status and metrics, in one round trip."""
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT"
+                " (SELECT count(*) FROM articles WHERE version > 0 AND NOT deleted),"
+                " (SELECT count(*) FROM submissions WHERE status IN ('queued', 'processing')),"
+                " (SELECT count(*) FROM submissions WHERE status = 'failed'),"
+                " (SELECT count(*) FROM feeds),"
+                " (SELECT count(*) FROM feed_entries WHERE feed = 'main'),"
+                " (SELECT last_modified FROM feed_documents WHERE path = 'atom.xml'),"
+                " (SELECT count(*) FROM feeds WHERE changes > rendered_changes),"
+                " (SELECT count(*) FROM websub_subscriptions WHERE expires_at > now())"
+            ).fetchone()
+        assert row is not None
+        names = ("stored", "pending", "failed", "feeds", "main_entries", "main_last_modified",
+                 "dirty", "websub_subscribers")  # fmt: skip
+        return dict(zip(names, row, strict=True))
+
     # -- articles ----------------------------------------------------------------
 
     def article(self, article_id: str) -> ArticleRecord | None:

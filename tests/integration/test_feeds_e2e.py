@@ -7,6 +7,7 @@ import uuid
 import feedparser
 import httpx
 
+from feeds import feed_store
 from tests.integration.conftest import RedisService, WorkerProcess, auth, wait_until
 
 
@@ -90,8 +91,6 @@ def test_unknown_feeds_are_404_json(api: httpx.Client) -> None:
 def test_a_burst_of_articles_costs_a_handful_of_renders(
     api: httpx.Client, worker: WorkerProcess, redis_service: RedisService
 ) -> None:
-    from worker.keys import Keys
-
     tag = uuid.uuid4().hex[:8]
     author = f"Burst Writer {tag}"
     feed = f"author:burst-writer-{tag}"
@@ -104,7 +103,7 @@ def test_a_burst_of_articles_costs_a_handful_of_renders(
         assert response.status_code == 202
     path = f"/feeds/authors/burst-writer-{tag}/atom.xml"
     wait_until(lambda: len(feed_titles(api, path)) == count, timeout=60)
-    renders = int(redis_service.client().hget(Keys().feed_renders, feed) or 0)
+    renders = feed_store.renders(redis_service.database()).get(feed, 0)
     assert 1 <= renders < count // 2, renders
     assert sorted(feed_titles(api, path)) == sorted(
         f"Burst {index} {tag}" for index in range(count)

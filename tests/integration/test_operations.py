@@ -140,10 +140,13 @@ def test_a_stuck_worker_is_flagged_and_readiness_follows_the_workers(
         limits = Thresholds(stall=2.0)
 
         def flagged() -> bool:
-            return any(w["not_consuming"] for w in gather(client, thresholds=limits)["workers"])
+            return any(
+                w["not_consuming"]
+                for w in gather(client, submitter.store, thresholds=limits)["workers"]
+            )
 
         wait_until(flagged, timeout=20, interval=0.5)
-        status = gather(client, thresholds=limits)
+        status = gather(client, submitter.store, thresholds=limits)
         assert any("alive but has finished nothing" in p for p in status["problems"])
         assert "NOT CONSUMING" in render(status)
         for child in children:
