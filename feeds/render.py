@@ -329,6 +329,7 @@ def _type_text_constructs(root: Any) -> None:
 
 
 def _add_history(root: Any, spec: FeedSpec, kind: str) -> None:
+    """RFC 5005 links and archive marker, and the RSS hub link, after the last link."""
     links = spec.history_links(kind)
     if kind == "rss" and spec.hub_url:
         links.insert(0, ("hub", spec.hub_url))
