@@ -12,7 +12,6 @@ client.
 from __future__ import annotations
 
 import hmac
-import html
 import json
 import logging
 import time
@@ -37,6 +36,7 @@ from feeds.api_failures import install_failure_routes
 from feeds.api_ops import install_ops_routes
 from feeds.api_schemas import ARTICLE_BODY
 from feeds.api_webhooks import install_webhook_routes
+from feeds.index_page import feed_index_html
 from feeds.publish import DocumentHead, Publisher, read_public_file
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequestError, parse_hub_request
@@ -217,7 +217,8 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
     @app.get("/feeds/", response_class=HTMLResponse)
     def feed_index() -> HTMLResponse:
         """An HTML page listing every published feed in its three formats."""
-        return HTMLResponse(feed_index_html(settings.site_title, publisher.catalogue()))
+        page = feed_index_html(settings.site_title, publisher.catalogue())
+        return HTMLResponse(page.markup)
 
     # Two registrations, not api_route(methods=[...]): that gives both one operation id.
     @app.head("/feeds/{path:path}", operation_id="head_feed")
@@ -230,31 +231,6 @@ def _install_feed_routes(app: FastAPI, settings: Settings, submitter: Submitter)
             # Aggregators keep getting the last published documents while the store is away.
             log.warning("store unavailable (%s); serving /feeds/%s from files", error, path)
             return file_feed_response(request, path, settings)
-
-
-def feed_index_html(title: str, feeds: list[tuple[str, str, str]]) -> str:
-    """The /feeds/ page: one row per feed, links to each format."""
-    escape = html.escape
-    kinds = {"main": "all articles", "author": "author", "tag": "tag"}
-    rows = "\n".join(
-        f"<tr><td>{escape(kinds[key.split(':')[0]])}</td><td>{escape(name)}</td><td>"
-        + " ".join(
-            f'<a href="/feeds/{escape(folder)}{file}">{label}</a>'
-            for label, file in (
-                ("Atom", "atom.xml"),
-                ("RSS", "rss.xml"),
-                ("JSON Feed", "feed.json"),
-            )
-        )
-        + "</td></tr>"
-        for key, name, folder in feeds
-    )
-    return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}: feeds</title></head><body>\n<h1>{escape(title)}: feeds</h1>\n"
-        f"<table>\n<tr><th>feed</th><th>name</th><th>formats</th></tr>\n{rows}\n</table>\n"
-        "</body></html>\n"
-    )
 
 
 def _field(compressed: bool) -> str:

@@ -3,7 +3,9 @@
 The W3C Feed Validation Service is not installable here; these checks cover the rules
 its default level applies to what syndicate emits (required elements, author, unique
 alternate links, dates, absolute URLs, self links, description before
-content:encoded, permanent guids), and feedparser must report no problem.
+content:encoded, permanent guids), and feedparser must report no problem. The
+service's rules for text and HTML are mirrored in tests/feed_rules.py: every document
+here must give none of their warnings.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lxml import etree
 
 from feeds.render import FeedSpec, render_all
 from tests.conftest import EXAMPLES
+from tests.feed_rules import findings
 from worker.core.model import Article
 from worker.core.pipeline import parse_article
 
@@ -127,6 +130,14 @@ def test_rss_follows_the_best_practices_profile(
         assert email.utils.parsedate_to_datetime(item.findtext("pubDate") or "")
         assert item.find("enclosure") is None
     assert feedparser.parse(documents[name]["rss"]).bozo == 0
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+@pytest.mark.parametrize("name", list(SPECS))
+def test_no_warning_of_the_text_and_html_rules(
+    documents: dict[str, dict[str, bytes]], name: str, kind: str
+) -> None:
+    assert [str(finding) for finding in findings(kind, documents[name][kind])] == []
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -1,16 +1,22 @@
-"""Feed rendering: valid, byte-stable, the same entries and ids in every format."""
+"""Feed rendering: valid, byte-stable, the same entries and ids in every format; plain
+text written for its context (escaped in HTML fields, visible in text fields)."""
 
 from __future__ import annotations
 
+import html
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import feedparser
 import msgspec
 import pytest
+from lxml import etree
 
+from feeds.markup import plain_text
 from feeds.render import FeedSpec, entry_id, render_all, render_atom, render_rss
 from tests.conftest import EXAMPLES
+from tests.feed_rules import ALLOWED_TAGS, findings, html_elements, html_fields, visible_text
 from worker.core.model import Article
 from worker.core.pipeline import parse_article
 
@@ -108,3 +114,93 @@ def test_an_empty_feed_is_valid_and_stable() -> None:
 def test_rss_channel_link_is_the_site_not_the_feed(articles: list[Article]) -> None:
     parsed = feedparser.parse(render_rss(SPEC, articles))
     assert parsed.feed.link == "https://films.example/"
+
+
+def dated(article: Article, day: int) -> Article:
+    moment = datetime(2024, 6, day, 9, tzinfo=UTC)
+    return msgspec.structs.replace(article, published=moment, updated=moment)
+
+
+MARKUP_PARAGRAPH = (
+    "This paragraph mentions <script>alert(1)</script> and the <video> element, "
+    "and writes &amp; as text."
+)
+
+
+def plain_text_article() -> Article:
+    body = f"Writing About HTML\n\nWhat It Says\n{MARKUP_PARAGRAPH}\n"
+    return dated(parse_article(body.encode(), format="text").article, 1)
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss", "json"])
+def test_plain_text_never_reaches_an_html_field_unescaped(kind: str) -> None:
+    article = plain_text_article()
+    assert article.summary == MARKUP_PARAGRAPH  # the RSS description's source
+    fields = html_fields(kind, render_all(SPEC, [article])[kind])
+    assert fields
+    for field in fields:
+        assert {tag for tag, _ in html_elements(field)} <= ALLOWED_TAGS, field
+        assert all(not attributes for _, attributes in html_elements(field)), field
+    assert any(MARKUP_PARAGRAPH in visible_text(field) for field in fields)
+
+
+def test_the_rss_description_is_the_escaped_summary() -> None:
+    document = render_rss(SPEC, [plain_text_article()])
+    item = etree.fromstring(document).find("channel/item")
+    assert item is not None
+    assert html_elements(item.findtext("description") or "") == [("p", [])]
+    assert visible_text(item.findtext("description") or "") == MARKUP_PARAGRAPH
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+def test_an_article_with_only_a_title_has_content(kind: str) -> None:
+    article = dated(parse_article(b"Only A Title\n").article, 2)
+    assert not (article.description or article.sections or article.summary)
+    documents = render_all(SPEC, [article])
+    assert not findings(kind, documents[kind])
+    assert [visible_text(field) for field in html_fields(kind, documents[kind])] == (
+        ["Only A Title"] if kind == "atom" else ["Only A Title", "Only A Title"]
+    )
+    item = json.loads(documents["json"])["items"][0]
+    assert visible_text(item["content_html"]) == item["summary"] == "Only A Title"
+
+
+def markup_metadata_article() -> Article:
+    document = {
+        "title": "Tags & <b>markup</b> in text",
+        "authors": ["Jo <script>x</script> Doe", "Ann <ann@example.org>"],
+        "tags": ["a<b>c", "Tags & <b>markup</b> in text", "&amp; &copy; &#60;"],
+        "sections": [{"heading": "A <heading>", "paragraphs": ["Body &lt;i&gt;."]}],
+    }
+    return dated(parse_article(json.dumps(document).encode(), format="json").article, 3)
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+def test_markup_like_titles_names_and_tags_give_no_validator_warning(kind: str) -> None:
+    tagged = replace(SPEC, key="tag:a-b-c", title="Example Films: a<b>c </b>")
+    document = render_all(tagged, [markup_metadata_article()])[kind]
+    assert [str(finding) for finding in findings(kind, document)] == []
+
+
+def test_markup_like_text_stays_visible_in_every_format() -> None:
+    article = markup_metadata_article()
+    documents = render_all(SPEC, [article])
+    atom = feedparser.parse(documents["atom"]).entries[0]
+    assert atom.title_detail.type == "text/html"
+    assert html.unescape(atom.title) == article.title  # type="html": exact
+    assert [a.name for a in atom.authors] == [plain_text(name) for name in article.authors]
+    assert [t.label for t in atom.tags] == [plain_text(tag) for tag in article.tags]
+    rss = feedparser.parse(documents["rss"]).entries[0]
+    assert rss.title == plain_text(article.title) == "Tags & <b>markup< /b> in text"
+    assert [t.term for t in rss.tags] == [plain_text(tag) for tag in article.tags]
+    assert rss.author == article.authors[-1]  # dc:creator: exact (feedparser keeps the last)
+    item = json.loads(documents["json"])["items"][0]
+    assert (item["title"], item["tags"]) == (article.title, list(article.tags))
+    assert [a["name"] for a in item["authors"]] == list(article.authors)
+
+
+def test_both_xml_formats_use_hexadecimal_references() -> None:
+    for kind in ("atom", "rss"):
+        document = render_all(SPEC, [markup_metadata_article()])[kind]
+        assert b"&amp;" not in document and b"&lt;" not in document and b"&gt;" not in document
+        assert b"&#x3C;" in document and b"&#x26;" in document

@@ -129,6 +129,54 @@ def test_published_shape() -> None:
     }
 
 
+MARKUP = "Tags & <b>markup</b> in text &amp; </p>"
+
+
+def test_markup_like_text_is_carried_as_the_author_wrote_it() -> None:
+    """Every field is plain text: not escaped (a partner escapes for its own context),
+    not stripped, exactly as in the article (and in the JSON Feed)."""
+    article = make_article(
+        title=MARKUP,
+        description="<script>alert(1)</script>",
+        authors=("Jo <script>x</script> Doe",),
+        tags=("a<b>c",),
+        summary="x &lt; y",
+        sections=(Section("A <heading>", ("p",), "Summary with </td>."),),
+    )
+    body = build_article_payload(
+        "article.updated", article, version=1, timestamp=WHEN,
+        changed_sections=["A <heading>"], feeds=[{**FEEDS[0], "title": "Films: a<b>c"}],
+    )  # fmt: skip
+    data = parse(body)["data"]
+    assert (data["title"], data["description"], data["summary"]) == (
+        article.title, article.description, article.summary,
+    )  # fmt: skip
+    assert (data["authors"], data["tags"]) == (list(article.authors), list(article.tags))
+    assert data["sections"] == [{"heading": "A <heading>", "summary": "Summary with </td>."}]
+    assert data["changed_sections"] == ["A <heading>"]
+    assert data["feeds"][0]["title"] == "Films: a<b>c"
+
+
+def test_the_schema_has_no_html_field() -> None:
+    """Every string of a body is plain text (the plainText definition), an identifier,
+    a URL, a timestamp or an event type: none is HTML."""
+    assert "never HTML" in SCHEMA["$defs"]["plainText"]["description"]
+    allowed = {"id", "url", "name", "atom", "rss", "json", "endpoint", "message", "type"}
+
+    def strings(schema: object, name: str) -> list[str]:
+        if isinstance(schema, list):
+            return [found for item in schema for found in strings(item, name)]
+        if not isinstance(schema, dict):
+            return []
+        found = [name] if "string" in str(schema.get("type")) and name not in allowed else []
+        for key, value in schema.items():
+            found += strings(value, key if key not in ("items", "oneOf", "anyOf") else name)
+        return found
+
+    definitions = {key: value for key, value in SCHEMA["$defs"].items() if key != "plainText"}
+    assert [name for name in strings(definitions, "") if name != "timestamp"] == []
+
+
 def test_changed_sections_only_for_updates() -> None:
     def changed(event_type: str) -> list[str]:
         body = build_article_payload(

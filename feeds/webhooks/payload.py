@@ -20,6 +20,10 @@ order, each step only as far as needed:
    end, the id shortened with "…";
 6. the title (shortened with "…").
 
+Every text field is the article's plain text as written, never HTML and never
+escaped: ``<b>`` in a title arrives as ``<b>`` (the JSON Feed carries the same
+values), and a partner escapes it for its own context (``plainText`` in the schema).
+
 A too small ``limit`` (below the ~300 bytes of an empty body) raises ValueError.
 
 Shortened text is a prefix, trailing whitespace removed, then "…" (or "" when

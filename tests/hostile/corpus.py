@@ -575,6 +575,8 @@ def _mismatch_items() -> list[Hostile]:
 @cache
 def corpus() -> tuple[Hostile, ...]:
     """Every hostile item, with unique names."""
+    from tests.hostile.corpus_markup import markup_items
+
     items = (
         *_encoding_items(),
         *_size_items(),
@@ -583,6 +585,7 @@ def corpus() -> tuple[Hostile, ...]:
         *_markdown_items(),
         *_json_items(),
         *_mismatch_items(),
+        *markup_items(),
     )
     names = [item.name for item in items]
     assert len(names) == len(set(names)), "corpus names must be unique"

@@ -19,6 +19,7 @@ import pytest
 from feeds.render import FeedSpec, render_all
 from tests.hostile.checks import article_problems, error_problems, feed_problems
 from tests.hostile.corpus import Hostile, corpus
+from tests.hostile.corpus_markup import MARKUP_AS_TEXT
 from worker.core.errors import InputError, InputProblem
 from worker.core.model import Article
 from worker.core.pipeline import parse_article
@@ -33,8 +34,16 @@ SPEC = FeedSpec(
 
 #: Inputs that write markup as text (plain text, JSON strings, entity-escaped HTML):
 #: the article keeps it as text, and the feed checks prove every output escapes it.
-LITERAL_MARKUP = frozenset(
-    {"html-entity-encoded-script", "html-sent-as-text", "json-script-fields", "utf7-content-type"}
+LITERAL_MARKUP = (
+    frozenset(
+        {
+            "html-entity-encoded-script",
+            "html-sent-as-text",
+            "json-script-fields",
+            "utf7-content-type",
+        }
+    )
+    | MARKUP_AS_TEXT
 )
 
 #: The outcome some items must have (the rest: any clear error, or a clean article).
@@ -68,7 +77,7 @@ EXPECTED_PROBLEM: dict[str, InputProblem] = {
 EXPECTED_ACCEPTED = frozenset(
     {"exactly-at-byte-limit", "sections-exactly-at-limit-md", "crlf-line-endings",
      "cr-only-line-endings", "html-script", "bidi-override-title", "zero-width-spaces"}
-)  # fmt: skip
+) | MARKUP_AS_TEXT  # fmt: skip
 
 
 def _param(item: Hostile) -> typing.Any:

@@ -15,7 +15,16 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import httpx
 import pytest
+from lxml import etree
 
+from tests.feed_rules import (
+    ALLOWED_TAGS,
+    ATOM,
+    findings,
+    html_elements,
+    html_fields,
+    visible_text,
+)
 from tests.integration.conftest import RedisService, WorkerProcess, auth, wait_until
 
 FEEDS_URL = "http://127.0.0.1:8080/feeds/"  # SYNDICATE_FEEDS_URL's default in the tests
@@ -135,7 +144,8 @@ def test_subscribe_with_secret_and_callback_parameters_then_receive_signed_pushe
     assert verification.query["hub.topic"] == [topic]
     assert verification.query["hub.lease_seconds"] == ["7200"]
 
-    post_article(api, f"Second Light {uuid.uuid4().hex[:6]}", author)
+    # Markup-like text in the title: the push must carry it as escaped text.
+    post_article(api, f"Second Light <b>{uuid.uuid4().hex[:6]}</b> & co", author)
 
     def second_push() -> Seen | None:
         # A push of the first version may arrive too, if the subscription was confirmed
@@ -152,6 +162,14 @@ def test_subscribe_with_secret_and_callback_parameters_then_receive_signed_pushe
     assert push.headers["X-Hub-Signature"] == expected
     assert f'<{topic}>; rel="self"' in push.headers["Link"] and 'rel="hub"' in push.headers["Link"]
     assert push.headers["Content-Type"].startswith("application/atom+xml")
+    # The push is the published document, so it follows the feeds' text and HTML rules.
+    assert push.body == api.get(f"/feeds/{path}").content
+    assert [str(finding) for finding in findings("atom", push.body)] == []
+    for markup in html_fields("atom", push.body):
+        assert {tag for tag, _ in html_elements(markup)} <= ALLOWED_TAGS
+    title = etree.fromstring(push.body).find(f"{ATOM}entry/{ATOM}title")
+    assert title is not None and title.get("type") == "html"
+    assert visible_text(title.text or "").startswith("Second Light <b>")
 
     # Re-subscribing renews the lease; it does not add a second subscription.
     before = subscribers(redis_service, path)[callback]

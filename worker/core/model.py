@@ -42,6 +42,10 @@ class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Article(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A parsed, normalized and summarized article.
 
+    Every string is plain text, never HTML (markup in the input is sanitized away or
+    kept as the text it was written as); ``feeds/markup.py`` escapes it wherever a
+    document needs HTML.
+
     Times are timezone-aware UTC, or ``None`` when the input did not give them (the
     ingest stage stamps them from the store; the pure core never reads the clock).
     ``content_hash`` is the semantic hash of :mod:`worker.core.fingerprint`.
