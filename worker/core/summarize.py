@@ -16,7 +16,8 @@ Selection is greedy by score. A sentence is skipped when it would be redundant w
 one already picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its
 content words), or when it is junk: a fragment of fewer than ``MIN_WORDS`` words, a
 run-on of more than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here",
-"all rights reserved", ...) or a byline. Junk only fills what other sentences cannot.
+"all rights reserved", ...) or a byline (``candidates``). Junk only fills what other
+sentences cannot.
 
 Parameters (position weight and decay, the minimum length, the overlap limit) were
 chosen from a handful of round values each by ROUGE on a 100-article news sample
@@ -33,53 +34,19 @@ only split as far as ``MAX_SCAN_CHARS``.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain, islice
 
+from worker.core.candidates import Candidate, redundant
 from worker.core.sentences import split_sentences
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
 
 POSITION_WEIGHT = 1.0
 POSITION_DECAY = 0.9
-MIN_WORDS = 8
-MAX_WORDS = 80
-MAX_OVERLAP = 0.6
 MAX_CANDIDATES = 250
 # summarize(text) only splits this much of a huge text; MAX_CANDIDATES fit in far less.
 MAX_SCAN_CHARS = 100_000
 ELLIPSIS = "…"
-
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»–—…·•"
-_BOILERPLATE = (
-    "click here",
-    "read more",
-    "scroll down",
-    "sign up",
-    "subscribe",
-    "follow us",
-    "all rights reserved",
-    "copyright",
-    "published:",
-    "updated:",
-    "©",
-)
-_BYLINE = re.compile(r"\W*by\s+[\w.'’-]+(?:\s+[\w.'’-]+){0,4}\W*")
-_STOPWORDS = _word_set(
-    "a about above after again against all also am an and any are as at be because been "
-    "before being below between both but by can could did do does doing down during each "
-    "few for from further had has have having he her here hers herself him himself his how "
-    "i if in into is it its itself just me more most my myself no nor not now of off on "
-    "once only or other our ours ourselves out over own said same says she should so some "
-    "such than that the their theirs them themselves then there these they this those "
-    "through to too under until up very was we were what when where which while who whom "
-    "why will with would you your yours yourself yourselves"
-)
 
 
 def summarize(text: str, *, sentences: int = 3, max_chars: int | None = None) -> list[str]:
@@ -137,15 +104,15 @@ def summarize_article(
     return summaries, article
 
 
-def _pool(candidates: Iterable[str]) -> list[_Sentence]:
+def _pool(candidates: Iterable[str]) -> list[Candidate]:
     return [
-        _Sentence(text)
+        Candidate(text)
         for text in islice(candidates, MAX_CANDIDATES)
         if text and not text.isspace()
     ]
 
 
-def _pick(pool: list[_Sentence], sentences: int, max_chars: int | None) -> list[_Sentence]:
+def _pick(pool: list[Candidate], sentences: int, max_chars: int | None) -> list[Candidate]:
     """The best ``sentences`` of the pool that fit in ``max_chars``, in original order."""
     if sentences < 1 or not pool:
         return []
@@ -161,7 +128,7 @@ def _pick(pool: list[_Sentence], sentences: int, max_chars: int | None) -> list[
     return [pool[index] for index in sorted(chosen)]
 
 
-def _section_summary(pool: list[_Sentence], max_chars: int, sentences: int) -> str:
+def _section_summary(pool: list[Candidate], max_chars: int, sentences: int) -> str:
     if max_chars < 1:
         return ""
     picked = _pick(pool, max(1, sentences), max_chars)
@@ -169,33 +136,6 @@ def _section_summary(pool: list[_Sentence], max_chars: int, sentences: int) -> s
         return " ".join(sentence.text for sentence in picked)
     best = _pick(pool, 1, None)
     return _truncate(best[0].text, max_chars) if best else ""
-
-
-class _Sentence:
-    """A candidate sentence, its lower-cased words and lazily computed features."""
-
-    __slots__ = ("_junk", "_trigrams", "terms", "text", "words")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        # str.split + strip is several times faster than a regex tokenizer here.
-        self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
-        self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
-        self._junk: bool | None = None
-        self._trigrams: frozenset[tuple[str, str, str]] | None = None
-
-    @property
-    def is_junk(self) -> bool:
-        if self._junk is None:
-            self._junk = _is_junk(self.text, self.words)
-        return self._junk
-
-    @property
-    def trigrams(self) -> frozenset[tuple[str, str, str]]:
-        if self._trigrams is None:
-            words = self.words
-            self._trigrams = frozenset(zip(words, words[1:], words[2:], strict=False))
-        return self._trigrams
 
 
 def _split_prefix(text: str) -> list[str]:
@@ -216,17 +156,7 @@ def _sentences_of(paragraphs: Iterable[str]) -> list[str]:
     return found
 
 
-def _is_junk(text: str, words: list[str]) -> bool:
-    """Fragments, run-ons, symbol soup, web boilerplate and bylines."""
-    if not MIN_WORDS <= len(words) <= MAX_WORDS:
-        return True
-    if 2 * sum(map(len, words)) < len(text) - text.count(" "):
-        return True  # mostly symbols or markup
-    lowered = text.lower()
-    return any(phrase in lowered for phrase in _BOILERPLATE) or bool(_BYLINE.fullmatch(lowered))
-
-
-def _centrality(pool: list[_Sentence]) -> list[float]:
+def _centrality(pool: list[Candidate]) -> list[float]:
     """Each sentence's similarity to the rest of the text, scaled so the top one is 1.
 
     The similarity is the cosine between the sentence's TF-IDF vector (binary term
@@ -249,7 +179,7 @@ def _centrality(pool: list[_Sentence]) -> list[float]:
 
 
 def _select(
-    pool: list[_Sentence],
+    pool: list[Candidate],
     ranked: list[int],
     limit: int,
     max_chars: int | None,
@@ -262,20 +192,13 @@ def _select(
         new_length = length + 1 + len(sentence.text)
         if max_chars is not None and new_length > max_chars:
             continue
-        if any(_redundant(sentence, pool[previous]) for previous in chosen):
+        if any(redundant(sentence, pool[previous]) for previous in chosen):
             continue
         chosen.append(index)
         length = new_length
         if len(chosen) == limit:
             break
     return chosen
-
-
-def _redundant(sentence: _Sentence, previous: _Sentence) -> bool:
-    smaller = min(len(sentence.terms), len(previous.terms))
-    if smaller > 0 and len(sentence.terms & previous.terms) > MAX_OVERLAP * smaller:
-        return True
-    return sentence.text == previous.text or bool(sentence.trigrams & previous.trigrams)
 
 
 def _truncate(text: str, max_chars: int) -> str:

@@ -1,0 +1,93 @@
+"""A candidate sentence of a summary and what the summarizer asks about it.
+
+* its lower-cased words and **content words** (stopwords dropped), for centrality;
+* whether it is **junk**: a fragment of fewer than ``MIN_WORDS`` words, a run-on of more
+  than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here", "all rights
+  reserved", ...) or a byline;
+* whether it is **redundant** with another: a shared word trigram, or more than
+  ``MAX_OVERLAP`` of the smaller one's content words.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+MIN_WORDS = 8
+MAX_WORDS = 80
+MAX_OVERLAP = 0.6
+
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»–—…·•"
+_BOILERPLATE = (
+    "click here",
+    "read more",
+    "scroll down",
+    "sign up",
+    "subscribe",
+    "follow us",
+    "all rights reserved",
+    "copyright",
+    "published:",
+    "updated:",
+    "©",
+)
+_BYLINE = re.compile(r"\W*by\s+[\w.'’-]+(?:\s+[\w.'’-]+){0,4}\W*")
+_STOPWORDS = _word_set(
+    "a about above after again against all also am an and any are as at be because been "
+    "before being below between both but by can could did do does doing down during each "
+    "few for from further had has have having he her here hers herself him himself his how "
+    "i if in into is it its itself just me more most my myself no nor not now of off on "
+    "once only or other our ours ourselves out over own said same says she should so some "
+    "such than that the their theirs them themselves then there these they this those "
+    "through to too under until up very was we were what when where which while who whom "
+    "why will with would you your yours yourself yourselves"
+)
+
+
+class Candidate:
+    """A candidate sentence, its lower-cased words and lazily computed features."""
+
+    __slots__ = ("_junk", "_trigrams", "terms", "text", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # str.split + strip is several times faster than a regex tokenizer here.
+        self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
+        self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
+        self._junk: bool | None = None
+        self._trigrams: frozenset[tuple[str, str, str]] | None = None
+
+    @property
+    def is_junk(self) -> bool:
+        if self._junk is None:
+            self._junk = is_junk(self.text, self.words)
+        return self._junk
+
+    @property
+    def trigrams(self) -> frozenset[tuple[str, str, str]]:
+        if self._trigrams is None:
+            words = self.words
+            self._trigrams = frozenset(zip(words, words[1:], words[2:], strict=False))
+        return self._trigrams
+
+
+def is_junk(text: str, words: list[str]) -> bool:
+    """Fragments, run-ons, symbol soup, web boilerplate and bylines."""
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return True
+    if 2 * sum(map(len, words)) < len(text) - text.count(" "):
+        return True  # mostly symbols or markup
+    lowered = text.lower()
+    return any(phrase in lowered for phrase in _BOILERPLATE) or bool(_BYLINE.fullmatch(lowered))
+
+
+def redundant(sentence: Candidate, previous: Candidate) -> bool:
+    """Whether ``sentence`` says again what ``previous`` says: a shared trigram or most words."""
+    smaller = min(len(sentence.terms), len(previous.terms))
+    if smaller > 0 and len(sentence.terms & previous.terms) > MAX_OVERLAP * smaller:
+        return True
+    return sentence.text == previous.text or bool(sentence.trigrams & previous.trigrams)
