@@ -5,7 +5,8 @@
   than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here", "all rights
   reserved", ...) or a byline;
 * whether it is **redundant** with another: a shared word trigram, or more than
-  ``MAX_OVERLAP`` of the smaller one's content words.
+  ``MAX_OVERLAP`` of the smaller one's content words;
+* whether it **depends** on the sentence before it (``references``).
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ _STOPWORDS = _word_set(
 class Candidate:
     """A candidate sentence, its lower-cased words and lazily computed features."""
 
-    __slots__ = ("_junk", "_trigrams", "terms", "text", "words")
+    __slots__ = ("_junk", "_trigrams", "depends", "terms", "text", "words")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, depends: bool = False) -> None:
         self.text = text
         # str.split + strip is several times faster than a regex tokenizer here.
         self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
         self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
+        self.depends = depends  # begins with a reference to the sentence before
         self._junk: bool | None = None
         self._trigrams: frozenset[tuple[str, str, str]] | None = None
 

@@ -12,12 +12,18 @@ Each candidate sentence ``i`` (0-based position) gets
   decaying bonus says so without hard-coding "take the lead": a central sentence can
   still beat an early, peripheral one.
 
-Selection is greedy by score. A sentence is skipped when it would be redundant with
-one already picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its
-content words), or when it is junk: a fragment of fewer than ``MIN_WORDS`` words, a
-run-on of more than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here",
-"all rights reserved", ...) or a byline (``candidates``). Junk only fills what other
-sentences cannot.
+Selection is greedy by score, with three rules:
+
+* **no dangling references** — a sentence that begins with a reference to the one
+  before it ("He ...", "But ...", "This ...": ``references``) comes together with that
+  sentence (and with its own antecedent, if it leans too), when all of them fit the
+  sentence count and the length budget; otherwise it is passed over. A sentence that
+  leans on something outside the pool (a section's first "He ...") is never picked,
+  unless nothing else can be: a text with any sentence gets at least one.
+* **no repeats** — a sentence is skipped when it would be redundant with one already
+  picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its content words).
+* **no junk** — fragments, run-ons, symbol soup, boilerplate and bylines
+  (``candidates``) only fill what other sentences cannot.
 
 Parameters (position weight and decay, the minimum length, the overlap limit) were
 chosen from a handful of round values each by ROUGE on a 100-article news sample
@@ -39,6 +45,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain, islice
 
 from worker.core.candidates import Candidate, redundant
+from worker.core.references import depends_on_previous
 from worker.core.sentences import split_sentences
 
 POSITION_WEIGHT = 1.0
@@ -106,7 +113,7 @@ def summarize_article(
 
 def _pool(candidates: Iterable[str]) -> list[Candidate]:
     return [
-        Candidate(text)
+        Candidate(text, depends_on_previous(text))
         for text in islice(candidates, MAX_CANDIDATES)
         if text and not text.isspace()
     ]
@@ -125,6 +132,9 @@ def _pick(pool: list[Candidate], sentences: int, max_chars: int | None) -> list[
     preferred = [index for index in ranked if not pool[index].is_junk]
     fallback = [index for index in ranked if pool[index].is_junk]
     chosen = _select(pool, preferred + fallback, sentences, max_chars)
+    if not chosen:
+        # Nothing stands on its own: better one sentence that leans on another than none.
+        chosen = _select(pool, preferred + fallback, 1, max_chars, follow=False)
     return [pool[index] for index in sorted(chosen)]
 
 
@@ -183,22 +193,53 @@ def _select(
     ranked: list[int],
     limit: int,
     max_chars: int | None,
+    *,
+    follow: bool = True,
 ) -> list[int]:
-    """Positions of the first sentences in ``ranked`` that fit and are not redundant."""
+    """Positions of the first sentences in ``ranked`` that fit and are not redundant.
+
+    With ``follow``, a sentence that depends on the one before comes with it (and with
+    its own antecedent, and so on) when they all fit, and is passed over otherwise.
+    """
     chosen: list[int] = []
     length = -1  # joined length: one separating space per sentence after the first
     for index in ranked:
-        sentence = pool[index]
-        new_length = length + 1 + len(sentence.text)
+        if index in chosen:
+            continue  # came along with a sentence that leans on it
+        if follow and pool[index].depends:
+            unit = _with_antecedents(pool, index, chosen)
+            added = sum(1 + len(pool[position].text) for position in unit)
+        else:
+            unit, added = [index], 1 + len(pool[index].text)
+        if not unit or len(chosen) + len(unit) > limit:
+            continue
+        new_length = length + added
         if max_chars is not None and new_length > max_chars:
             continue
-        if any(redundant(sentence, pool[previous]) for previous in chosen):
+        if any(redundant(pool[new], pool[old]) for new in unit for old in chosen):
             continue
-        chosen.append(index)
+        chosen.extend(unit)
         length = new_length
         if len(chosen) == limit:
             break
     return chosen
+
+
+def _with_antecedents(pool: list[Candidate], index: int, chosen: list[int]) -> list[int]:
+    """``index`` and the sentences it leans on that are not chosen yet, in order.
+
+    Empty when the chain of references runs past the start of the pool (what it refers
+    to is not in the text at hand).
+    """
+    unit = [index]
+    while pool[unit[-1]].depends:
+        previous = unit[-1] - 1
+        if previous < 0:
+            return []
+        if previous in chosen:
+            break
+        unit.append(previous)
+    return unit[::-1]
 
 
 def _truncate(text: str, max_chars: int) -> str:
