@@ -303,12 +303,25 @@ def test_summarize_article_equals_the_separate_summaries(example_bytes: bytes) -
     from worker.core.pipeline import parse_article
     from worker.core.summarize import article_summary, summarize_article
 
-    sections = [section.paragraphs for section in parse_article(example_bytes).article.sections]
+    article = parse_article(example_bytes).article
+    sections = [section.paragraphs for section in article.sections]
+    headings = [section.heading for section in article.sections]
     summaries, summary = summarize_article(
-        sections, section_chars=200, section_sentences=2, sentences=3, max_chars=600
+        sections,
+        headings=headings,
+        title=article.title,
+        section_chars=200,
+        section_sentences=2,
+        sentences=3,
+        max_chars=600,
     )
-    assert summaries == [section_summary(p, max_chars=200, sentences=2) for p in sections]
-    assert summary == article_summary(sections, sentences=3, max_chars=600)
+    assert summaries == [
+        section_summary(p, heading=h, title=article.title, max_chars=200, sentences=2)
+        for p, h in zip(sections, headings, strict=True)
+    ]
+    assert summary == article_summary(
+        sections, headings=headings, title=article.title, sentences=3, max_chars=600
+    )
 
 
 # Sections shaped like the ones readers complained about: a long opening that states the
@@ -367,6 +380,46 @@ def _dangling(summary: str, paragraphs: Sequence[str]) -> list[str]:
     ]
 
 
+def test_recap_leads_with_its_opening_and_skips_the_dangling_he() -> None:
+    summary = section_summary(LANTERN_RECAP, heading="Quick Recap", title=LANTERN_TITLE)
+    assert summary == (
+        f"{LANTERN_OPENING} As Tomas repairs the lamp, he grows close to Greta's son Pavel, who "
+        "dreams of leaving the village for the city."
+    )
+
+
+def test_arcs_lead_with_the_arc_and_never_start_on_her() -> None:
+    summary = section_summary(LANTERN_ARCS, heading="Character Arcs", title=LANTERN_TITLE)
+    assert summary.startswith(LANTERN_ARCS_OPENING)
+    assert _count_joined(summary, _sentences(LANTERN_ARCS)) == 2
+    assert _dangling(summary, LANTERN_ARCS) == []
+    assert "Her arc" not in summary  # its antecedent and the opening do not fit in two
+
+
+def test_the_heading_says_what_the_section_is_about() -> None:
+    frost = (
+        "The fans saved most of the blossom during three hard frosts in April, when "
+        "neighbouring orchards lost half their crop."
+    )
+    picking = (
+        "Picking now starts in early September and lasts about six weeks, with students from "
+        "the college joining the family."
+    )
+    section = [
+        "The Hollins orchard had its hardest spring in a decade, and the family changed how it "
+        "works the hillside.",
+        "Small electric fans now stand between the rows, mixing warmer air from above into the "
+        "cold layer that settles on frosty nights.",
+        frost,
+        picking,
+        "Visitors can pick their own apples on weekends, and the picking season ends with a "
+        "cider fair in the barn.",
+        "The oldest trees, planted in 1921, still give fruit every autumn and are picked by hand.",
+    ]
+    assert section_summary(section, heading="Frost Fans", sentences=1) == frost
+    assert section_summary(section, heading="The Picking Season", sentences=1) == picking
+
+
 def test_a_leaning_sentence_comes_with_the_one_it_leans_on() -> None:
     sentences = [
         "The town council of Eastmere voted on Monday to rebuild the old stone bridge over the "
@@ -407,6 +460,34 @@ def test_a_text_of_leaning_sentences_still_gets_a_summary() -> None:
     text = "He rowed out at dawn. She watched from the harbour wall until the fog closed in."
     assert len(summarize(text, sentences=2)) == 1
     assert section_summary(["He rowed out at dawn and never came back to the island."])
+
+
+def test_short_sections_get_one_sentence_and_long_ones_two() -> None:
+    short = LANTERN_RECAP[1]  # one paragraph, under 150 words
+    assert _count_joined(section_summary([short]), split_sentences(short)) == 1
+    long = [*LANTERN_RECAP, *LANTERN_ARCS]
+    assert _count_joined(section_summary(long, sentences=2), _sentences(long)) == 2
+    assert _count_joined(section_summary(long, sentences=1), _sentences(long)) == 1
+
+
+def test_a_sentence_is_cut_only_when_none_fits() -> None:
+    summary = section_summary(LANTERN_RECAP, title=LANTERN_TITLE, max_chars=150)
+    assert not summary.endswith(ELLIPSIS)
+    assert _count_joined(summary, _sentences(LANTERN_RECAP)) >= 1
+    cut = section_summary(LANTERN_RECAP, title=LANTERN_TITLE, max_chars=80)
+    assert cut.endswith(ELLIPSIS) and len(cut) <= 80
+
+
+def test_the_article_summary_keeps_three_sentences() -> None:
+    summary = article_summary(
+        [LANTERN_RECAP, LANTERN_ARCS],
+        headings=["Quick Recap", "Character Arcs"],
+        title=LANTERN_TITLE,
+    )
+    candidates = _sentences([*LANTERN_RECAP, *LANTERN_ARCS])
+    assert _count_joined(summary, candidates) == 3
+    assert summary.startswith(LANTERN_OPENING)
+    assert _dangling(summary, [*LANTERN_RECAP, *LANTERN_ARCS]) == []
 
 
 @settings(max_examples=200, deadline=None)

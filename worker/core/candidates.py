@@ -1,6 +1,10 @@
 """A candidate sentence of a summary and what the summarizer asks about it.
 
 * its lower-cased words and **content words** (stopwords dropped), for centrality;
+* how much of a **topic** (a heading or title) it names: the topic's content words
+  without plural or possessive endings, each found in the sentence as itself, its plural
+  (-s, -es, -ies) or its possessive ("Arcs" is named by "arc", "Rocket's" by "rockets"),
+  also as part of a hyphenated word ("non-resolution");
 * whether it is **junk**: a fragment of fewer than ``MIN_WORDS`` words, a run-on of more
   than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here", "all rights
   reserved", ...) or a byline;
@@ -21,7 +25,6 @@ def _word_set(words: str) -> frozenset[str]:
 MIN_WORDS = 8
 MAX_WORDS = 80
 MAX_OVERLAP = 0.6
-
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»–—…·•"
 _BOILERPLATE = (
     "click here",
@@ -36,6 +39,7 @@ _BOILERPLATE = (
     "updated:",
     "©",
 )
+_JOINERS = re.compile("[-/]")
 _BYLINE = re.compile(r"\W*by\s+[\w.'’-]+(?:\s+[\w.'’-]+){0,4}\W*")
 _STOPWORDS = _word_set(
     "a about above after again against all also am an and any are as at be because been "
@@ -52,7 +56,7 @@ _STOPWORDS = _word_set(
 class Candidate:
     """A candidate sentence, its lower-cased words and lazily computed features."""
 
-    __slots__ = ("_junk", "_trigrams", "depends", "terms", "text", "words")
+    __slots__ = ("_junk", "_parts", "_trigrams", "depends", "terms", "text", "words")
 
     def __init__(self, text: str, depends: bool = False) -> None:
         self.text = text
@@ -61,6 +65,7 @@ class Candidate:
         self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
         self.depends = depends  # begins with a reference to the sentence before
         self._junk: bool | None = None
+        self._parts: frozenset[str] | None = None
         self._trigrams: frozenset[tuple[str, str, str]] | None = None
 
     @property
@@ -68,6 +73,19 @@ class Candidate:
         if self._junk is None:
             self._junk = is_junk(self.text, self.words)
         return self._junk
+
+    @property
+    def parts(self) -> frozenset[str]:
+        """The pieces of its hyphenated or slashed words ("non-resolution": non, resolution)."""
+        if self._parts is None:
+            joined = "-" in self.text or "/" in self.text
+            self._parts = frozenset(
+                part
+                for term in (self.terms if joined else ())
+                if "-" in term or "/" in term
+                for part in _JOINERS.split(term)
+            )
+        return self._parts
 
     @property
     def trigrams(self) -> frozenset[tuple[str, str, str]]:
@@ -93,3 +111,43 @@ def redundant(sentence: Candidate, previous: Candidate) -> bool:
     if smaller > 0 and len(sentence.terms & previous.terms) > MAX_OVERLAP * smaller:
         return True
     return sentence.text == previous.text or bool(sentence.trigrams & previous.trigrams)
+
+
+class Topic:
+    """What a heading or title is about: its content words and the forms that name them."""
+
+    __slots__ = ("_base", "_forms", "size")
+
+    def __init__(self, text: str) -> None:
+        words = (word for token in text.lower().split() if (word := token.strip(_PUNCTUATION)))
+        parts = (part for word in words for part in _JOINERS.split(word))
+        bases = {base for part in parts if (base := _base(part)) and base not in _STOPWORDS}
+        self._base = {form: base for base in bases for form in _forms(base)}
+        self._forms = frozenset(self._base)
+        self.size = len(bases)
+
+    def share(self, sentence: Candidate) -> float:
+        """The fraction of the topic's words that ``sentence`` names (0 for an empty topic)."""
+        if not self.size:
+            return 0.0
+        found = sentence.terms & self._forms
+        if sentence.parts:
+            found |= sentence.parts & self._forms
+        if not found:
+            return 0.0
+        return len({self._base[form] for form in found}) / self.size
+
+
+def _base(word: str) -> str:
+    """A word without a possessive or plural ending: "Rocket's" → rocket, "stories" → story."""
+    word = word.removesuffix("'s").removesuffix("’s")
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _forms(base: str) -> tuple[str, ...]:
+    forms = (base, f"{base}s", f"{base}es", f"{base}'s", f"{base}’s")
+    return (*forms, f"{base[:-1]}ies") if base.endswith("y") else forms
