@@ -433,6 +433,16 @@ def test_a_leaning_sentence_comes_with_the_one_it_leans_on() -> None:
     assert summarize_sentences(sentences, sentences=3) == [sentences[0], *sentences[2:4]]
 
 
+def test_a_leaning_sentence_may_follow_an_antecedent_picked_before_it() -> None:
+    sentences = [
+        "The old stone bridge over the river Wend has been closed since the winter floods.",
+        "It will be rebuilt around a steel frame that keeps the look of the stone arches.",
+        "Light rain fell over the hills for most of the afternoon, forecasters noted.",
+        "Shop owners near the river say their trade has fallen by a third.",
+    ]
+    assert summarize_sentences(sentences, sentences=2) == sentences[:2]
+
+
 def test_a_leaning_sentence_is_passed_over_when_its_antecedent_does_not_fit() -> None:
     long_antecedent = (
         "Engineers from three countries spent most of the winter inspecting the old stone "

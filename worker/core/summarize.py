@@ -326,7 +326,7 @@ def _select(
         if index in chosen:
             continue  # came along with a sentence that leans on it
         if follow and pool[index].depends:
-            unit = _with_antecedents(pool, index, chosen)
+            unit = _with_antecedents(pool, index, chosen, limit - len(chosen))
             added = sum(1 + len(pool[position].text) for position in unit)
         else:
             unit, added = [index], 1 + len(pool[index].text)
@@ -344,19 +344,20 @@ def _select(
     return chosen
 
 
-def _with_antecedents(pool: list[Candidate], index: int, chosen: list[int]) -> list[int]:
+def _with_antecedents(pool: list[Candidate], index: int, chosen: list[int], room: int) -> list[int]:
     """``index`` and the sentences it leans on that are not chosen yet, in order.
 
     Empty when the chain of references runs past the start of the pool (what it refers
-    to is not in the text at hand).
+    to is not in the text at hand) or needs more than ``room`` sentences; the walk back
+    stops there, so a long run of "He ..." sentences costs no more than a short one.
     """
     unit = [index]
     while pool[unit[-1]].depends:
         previous = unit[-1] - 1
-        if previous < 0:
-            return []
         if previous in chosen:
             break
+        if previous < 0 or len(unit) == room:
+            return []
         unit.append(previous)
     return unit[::-1]
 
