@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from worker.core.references import depends_on_previous
+
 
 def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
@@ -56,17 +58,25 @@ _STOPWORDS = _word_set(
 class Candidate:
     """A candidate sentence, its lower-cased words and lazily computed features."""
 
-    __slots__ = ("_junk", "_parts", "_trigrams", "depends", "terms", "text", "words")
+    __slots__ = ("_depends", "_junk", "_parts", "_title", "_trigrams", "terms", "text", "words")
 
-    def __init__(self, text: str, depends: bool = False) -> None:
+    def __init__(self, text: str, title: str = "") -> None:
         self.text = text
         # str.split + strip is several times faster than a regex tokenizer here.
         self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
         self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
-        self.depends = depends  # begins with a reference to the sentence before
+        self._title = title  # the article's, which the sentence may name
+        self._depends: bool | None = None
         self._junk: bool | None = None
         self._parts: frozenset[str] | None = None
         self._trigrams: frozenset[tuple[str, str, str]] | None = None
+
+    @property
+    def depends(self) -> bool:
+        """Whether it begins with a reference to the sentence before it."""
+        if self._depends is None:
+            self._depends = depends_on_previous(self.text, self._title)
+        return self._depends
 
     @property
     def is_junk(self) -> bool:
@@ -128,14 +138,24 @@ class Topic:
 
     def share(self, sentence: Candidate) -> float:
         """The fraction of the topic's words that ``sentence`` names (0 for an empty topic)."""
+        return self.shares([sentence])[0]
+
+    def shares(self, sentences: list[Candidate]) -> list[float]:
+        """``share`` of each sentence, in one pass."""
         if not self.size:
-            return 0.0
-        found = sentence.terms & self._forms
-        if sentence.parts:
-            found |= sentence.parts & self._forms
-        if not found:
-            return 0.0
-        return len({self._base[form] for form in found}) / self.size
+            return [0.0] * len(sentences)
+        forms, base, size = self._forms, self._base, self.size
+        result: list[float] = []
+        for sentence in sentences:
+            joined = "-" in sentence.text or "/" in sentence.text
+            if forms.isdisjoint(sentence.terms) and not joined:
+                result.append(0.0)
+                continue
+            found = forms.intersection(sentence.terms)
+            if joined:
+                found |= forms.intersection(sentence.parts)
+            result.append(len({base[form] for form in found}) / size)
+        return result
 
 
 def _base(word: str) -> str:

@@ -65,7 +65,6 @@ from itertools import chain, islice
 from typing import NamedTuple
 
 from worker.core.candidates import Candidate, Topic, redundant
-from worker.core.references import depends_on_previous
 from worker.core.sentences import split_sentences
 
 POSITION_WEIGHT = 1.0
@@ -192,7 +191,7 @@ def _article_summary(
 
 def _pool(candidates: Iterable[str], title: str = "") -> list[Candidate]:
     return [
-        Candidate(text, depends_on_previous(text, title))
+        Candidate(text, title)
         for text in islice(candidates, MAX_CANDIDATES)
         if text and not text.isspace()
     ]
@@ -248,8 +247,8 @@ def _scores(pool: list[Candidate], focus: _Focus) -> list[float]:
         for index, centrality in enumerate(_centrality(pool))
     ]
     for weight, topic in focus.topics:
-        for index, sentence in enumerate(pool):
-            scores[index] += weight * topic.share(sentence)
+        for index, share in enumerate(topic.shares(pool)):
+            scores[index] += weight * share
     for index in focus.openings:
         scores[index] += OPENING_WEIGHT
     return scores
