@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import NamedTuple
 
@@ -231,14 +231,25 @@ def _pick(
         return []
     scores = _scores(pool, focus)
     ranked = sorted(range(len(pool)), key=lambda index: (-scores[index], index))
-    # Junk sentences only fill what the others cannot.
-    preferred = [index for index in ranked if not pool[index].is_junk]
-    fallback = [index for index in ranked if pool[index].is_junk]
-    chosen = _select(pool, preferred + fallback, sentences, max_chars)
+    chosen = _select(pool, _junk_last(pool, ranked), sentences, max_chars)
     if not chosen:
         # Nothing stands on its own: better one sentence that leans on another than none.
-        chosen = _select(pool, preferred + fallback, 1, max_chars, follow=False)
+        chosen = _select(pool, _junk_last(pool, ranked), 1, max_chars, follow=False)
     return [pool[index] for index in sorted(chosen)]
+
+
+def _junk_last(pool: list[Candidate], ranked: list[int]) -> Iterator[int]:
+    """``ranked`` with junk moved to the end: it only fills what other sentences cannot.
+
+    Lazy, so sentences after the last pick are never checked.
+    """
+    junk: list[int] = []
+    for index in ranked:
+        if pool[index].is_junk:
+            junk.append(index)
+        else:
+            yield index
+    yield from junk
 
 
 def _scores(pool: list[Candidate], focus: _Focus) -> list[float]:
@@ -308,7 +319,7 @@ def _centrality(pool: list[Candidate]) -> list[float]:
 
 def _select(
     pool: list[Candidate],
-    ranked: list[int],
+    ranked: Iterable[int],
     limit: int,
     max_chars: int | None,
     *,
