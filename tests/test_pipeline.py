@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from worker.core.errors import InputError
 from worker.core.options import CoreOptions
 from worker.core.pipeline import parse_article, resolve_format, sniff_format
+from worker.core.summarize import section_summary
 
 XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SMALL_TEXT = b"A Title\nA description.\nIntro\nSome words here.\n"
@@ -67,6 +68,19 @@ def test_five_thousand_sections_parse() -> None:
     article = parse_article(f"Many Parts\nA description.\n{body}".encode()).article
     assert len(article.sections) == 5000
     assert article.sections[4999].summary == "Short paragraph number 4999."
+
+
+def test_section_summaries_weigh_the_heading_and_the_title() -> None:
+    from tests.test_summarize import LANTERN_OPENING, LANTERN_RECAP, LANTERN_TITLE
+
+    body = "\n".join(LANTERN_RECAP)
+    data = f"{LANTERN_TITLE}\nWhat the lamp means.\nQuick Recap\n{body}\n".encode()
+    article = parse_article(data).article
+    assert article.title == LANTERN_TITLE
+    summary = article.sections[0].summary
+    assert summary == section_summary(LANTERN_RECAP, heading="Quick Recap", title=LANTERN_TITLE)
+    assert summary.startswith(LANTERN_OPENING)
+    assert summary != section_summary(LANTERN_RECAP)  # without them it starts elsewhere
 
 
 def test_too_many_sections_is_a_clear_error() -> None:

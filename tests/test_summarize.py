@@ -1,4 +1,4 @@
-"""Extractive summarizer: selection, order, limits, junk and redundancy handling."""
+"""Extractive summarizer: selection, order, limits, junk, redundancy, references and topics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from worker.core.references import depends_on_previous
 from worker.core.sentences import split_sentences
 from worker.core.summarize import (
     ELLIPSIS,
@@ -302,9 +303,215 @@ def test_summarize_article_equals_the_separate_summaries(example_bytes: bytes) -
     from worker.core.pipeline import parse_article
     from worker.core.summarize import article_summary, summarize_article
 
-    sections = [section.paragraphs for section in parse_article(example_bytes).article.sections]
+    article = parse_article(example_bytes).article
+    sections = [section.paragraphs for section in article.sections]
+    headings = [section.heading for section in article.sections]
     summaries, summary = summarize_article(
-        sections, section_chars=200, section_sentences=2, sentences=3, max_chars=600
+        sections,
+        headings=headings,
+        title=article.title,
+        section_chars=200,
+        section_sentences=2,
+        sentences=3,
+        max_chars=600,
     )
-    assert summaries == [section_summary(p, max_chars=200, sentences=2) for p in sections]
-    assert summary == article_summary(sections, sentences=3, max_chars=600)
+    assert summaries == [
+        section_summary(p, heading=h, title=article.title, max_chars=200, sentences=2)
+        for p, h in zip(sections, headings, strict=True)
+    ]
+    assert summary == article_summary(
+        sections, headings=headings, title=article.title, sentences=3, max_chars=600
+    )
+
+
+# Sections shaped like the ones readers complained about: a long opening that states the
+# topic, then sentences that lean on it ("He ...", "Her arc ...", "this turn").
+LANTERN_TITLE = "The Lantern Keeper (2019): Ending Explained"
+LANTERN_OPENING = (
+    "In The Lantern Keeper, directed by Ines Varga, we follow Tomas Reyes, a retired sailor "
+    "who comes back to the fishing village of his childhood to look after its last working "
+    "lighthouse."
+)
+LANTERN_RECAP = [
+    f"{LANTERN_OPENING} The harbour master, Greta Moll, lets Tomas sleep in the keeper's "
+    "cottage on one condition: the lamp must shine again before the winter storms. He climbs "
+    "the tower every morning with his father's old toolbox, a daily reminder of the village he "
+    "fled.",
+    "As Tomas repairs the lamp, he grows close to Greta's son Pavel, who dreams of leaving the "
+    "village for the city. At the harbour café, Pavel shows him the drawings of ships he hides "
+    "from his mother. Meanwhile, a hotel developer offers to buy the lighthouse, and the "
+    "village splits over the offer, with Greta leading the families who want to sell. These "
+    "quarrels build toward the night of the first storm, when the lamp has to work.",
+]
+LANTERN_ARCS_OPENING = (
+    "Tomas's arc ends in a quiet reckoning: the man who ran from the sea chooses to stay and "
+    "keep its light."
+)
+LANTERN_ARCS = [
+    f"{LANTERN_ARCS_OPENING} From drifter to keeper, his journey trades escape for duty, and "
+    "the film lets that change feel earned rather than forced, even when the script hurries. "
+    "The lead performance carries this turn, making Tomas's last climb up the tower feel like "
+    "a homecoming.",
+    "Greta's arc moves the other way, from guarding the village's past to letting her son go. "
+    "Her arc ends at the bus stop, where she gives Pavel his father's compass and lets the bus "
+    "leave without a word. Pavel, for his part, finally shows his mother the drawings of ships "
+    "he kept hidden, and she keeps one on the cottage wall. Even the developer gets a small arc "
+    "of his own: he stays for the storm and helps carry the lamp oil up the tower in the final "
+    "scene.",
+]
+
+
+def _sentences(paragraphs: Sequence[str]) -> list[str]:
+    return [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
+
+
+def _dangling(summary: str, paragraphs: Sequence[str]) -> list[str]:
+    """Picked sentences that begin with a reference whose antecedent was not picked."""
+    candidates = _sentences(paragraphs)
+    picked = [candidate for candidate in candidates if candidate in summary]
+    return [
+        sentence
+        for sentence in picked
+        if depends_on_previous(sentence)
+        and (
+            candidates.index(sentence) == 0
+            or candidates[candidates.index(sentence) - 1] not in picked
+        )
+    ]
+
+
+def test_recap_leads_with_its_opening_and_skips_the_dangling_he() -> None:
+    summary = section_summary(LANTERN_RECAP, heading="Quick Recap", title=LANTERN_TITLE)
+    assert summary == (
+        f"{LANTERN_OPENING} As Tomas repairs the lamp, he grows close to Greta's son Pavel, who "
+        "dreams of leaving the village for the city."
+    )
+
+
+def test_arcs_lead_with_the_arc_and_never_start_on_her() -> None:
+    summary = section_summary(LANTERN_ARCS, heading="Character Arcs", title=LANTERN_TITLE)
+    assert summary.startswith(LANTERN_ARCS_OPENING)
+    assert _count_joined(summary, _sentences(LANTERN_ARCS)) == 2
+    assert _dangling(summary, LANTERN_ARCS) == []
+    assert "Her arc" not in summary  # its antecedent and the opening do not fit in two
+
+
+def test_the_heading_says_what_the_section_is_about() -> None:
+    frost = (
+        "The fans saved most of the blossom during three hard frosts in April, when "
+        "neighbouring orchards lost half their crop."
+    )
+    picking = (
+        "Picking now starts in early September and lasts about six weeks, with students from "
+        "the college joining the family."
+    )
+    section = [
+        "The Hollins orchard had its hardest spring in a decade, and the family changed how it "
+        "works the hillside.",
+        "Small electric fans now stand between the rows, mixing warmer air from above into the "
+        "cold layer that settles on frosty nights.",
+        frost,
+        picking,
+        "Visitors can pick their own apples on weekends, and the picking season ends with a "
+        "cider fair in the barn.",
+        "The oldest trees, planted in 1921, still give fruit every autumn and are picked by hand.",
+    ]
+    assert section_summary(section, heading="Frost Fans", sentences=1) == frost
+    assert section_summary(section, heading="The Picking Season", sentences=1) == picking
+
+
+def test_a_leaning_sentence_comes_with_the_one_it_leans_on() -> None:
+    sentences = [
+        "The town council of Eastmere voted on Monday to rebuild the old stone bridge over the "
+        "river Wend.",
+        "Light rain fell over the hills during most of that afternoon, forecasters noted.",
+        "Divers spent the whole winter under the water beside each of its piers.",
+        "They found deep cracks in the stone arches of the old bridge, and the bridge was closed.",
+        "Shop owners near the river say their trade has fallen by a third since the closure.",
+    ]
+    # "They found ..." is the most central sentence; "Divers ..." comes along to explain "They".
+    assert summarize_sentences(sentences, sentences=3) == [sentences[0], *sentences[2:4]]
+
+
+def test_a_leaning_sentence_may_follow_an_antecedent_picked_before_it() -> None:
+    sentences = [
+        "The old stone bridge over the river Wend has been closed since the winter floods.",
+        "It will be rebuilt around a steel frame that keeps the look of the stone arches.",
+        "Light rain fell over the hills for most of the afternoon, forecasters noted.",
+        "Shop owners near the river say their trade has fallen by a third.",
+    ]
+    assert summarize_sentences(sentences, sentences=2) == sentences[:2]
+
+
+def test_a_leaning_sentence_is_passed_over_when_its_antecedent_does_not_fit() -> None:
+    long_antecedent = (
+        "Engineers from three countries spent most of the winter inspecting the old stone "
+        "bridge over the river, arch by arch, with divers checking the piers below the water."
+    )
+    leaning = "They found deep cracks in the bridge arches."
+    other = "The bridge arches will be rebuilt around a steel frame next year."
+    text = f"{long_antecedent} {leaning} {other}"
+    assert summarize(text, sentences=2, max_chars=120) == [other]
+    assert summarize(text, sentences=2) == [long_antecedent, leaning]
+
+
+def test_a_section_opening_on_a_reference_needs_the_previous_section() -> None:
+    first = ["Mara Kessel reaches the island's weather post in the first week of March."]
+    second = [
+        "She finds the station clock stopped at seven minutes past three in the morning.",
+        "The stopped clock at the weather station becomes the film's central image of grief.",
+    ]
+    assert section_summary(second, sentences=1) == second[1]
+    both = article_summary([first, second], sentences=2)
+    assert both in (f"{first[0]} {second[0]}", f"{first[0]} {second[1]}")
+
+
+def test_a_text_of_leaning_sentences_still_gets_a_summary() -> None:
+    text = "He rowed out at dawn. She watched from the harbour wall until the fog closed in."
+    assert len(summarize(text, sentences=2)) == 1
+    assert section_summary(["He rowed out at dawn and never came back to the island."])
+
+
+def test_short_sections_get_one_sentence_and_long_ones_two() -> None:
+    short = LANTERN_RECAP[1]  # one paragraph, under 150 words
+    assert _count_joined(section_summary([short]), split_sentences(short)) == 1
+    long = [*LANTERN_RECAP, *LANTERN_ARCS]
+    assert _count_joined(section_summary(long, sentences=2), _sentences(long)) == 2
+    assert _count_joined(section_summary(long, sentences=1), _sentences(long)) == 1
+
+
+def test_a_sentence_is_cut_only_when_none_fits() -> None:
+    summary = section_summary(LANTERN_RECAP, title=LANTERN_TITLE, max_chars=150)
+    assert not summary.endswith(ELLIPSIS)
+    assert _count_joined(summary, _sentences(LANTERN_RECAP)) >= 1
+    cut = section_summary(LANTERN_RECAP, title=LANTERN_TITLE, max_chars=80)
+    assert cut.endswith(ELLIPSIS) and len(cut) <= 80
+
+
+def test_the_article_summary_keeps_three_sentences() -> None:
+    summary = article_summary(
+        [LANTERN_RECAP, LANTERN_ARCS],
+        headings=["Quick Recap", "Character Arcs"],
+        title=LANTERN_TITLE,
+    )
+    candidates = _sentences([*LANTERN_RECAP, *LANTERN_ARCS])
+    assert _count_joined(summary, candidates) == 3
+    assert summary.startswith(LANTERN_OPENING)
+    assert _dangling(summary, [*LANTERN_RECAP, *LANTERN_ARCS]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(
+        st.sampled_from(_sentences([*LANTERN_RECAP, *LANTERN_ARCS, *BRIDGE])), max_size=12
+    ),
+    count=st.integers(min_value=1, max_value=4),
+    max_chars=st.one_of(st.none(), st.integers(min_value=60, max_value=600)),
+)
+def test_no_summary_of_several_sentences_starts_one_on_a_dangling_reference(
+    picks: list[str], count: int, max_chars: int | None
+) -> None:
+    candidates = list(dict.fromkeys(picks))
+    summary = summarize_sentences(candidates, sentences=count, max_chars=max_chars)
+    if len(summary) > 1:
+        assert _dangling(" ".join(summary), candidates) == []

@@ -146,7 +146,7 @@ def _assemble(
         metadata = type(metadata)(metadata.release_year, metadata.rating, cleaned_extra)
     slug = slugify(fields.slug or title) or _fallback_slug(title)
     words = _count_words(description, sections)
-    sections, summary = _summarized(sections, options)
+    sections, summary = _summarized(title, sections, options)
     return Article(
         id=_article_id(fields.id, slug),
         slug=slug,
@@ -174,12 +174,16 @@ def _assemble(
     )
 
 
-def _summarized(sections: list[Section], options: CoreOptions) -> tuple[list[Section], str]:
+def _summarized(
+    title: str, sections: list[Section], options: CoreOptions
+) -> tuple[list[Section], str]:
     """Sections with their summaries, and the article summary (empty when switched off)."""
     if not options.summaries:
         return sections, ""
     section_summaries, summary = summarize_article(
         [section.paragraphs for section in sections],
+        headings=[section.heading for section in sections],
+        title=title,
         section_chars=options.section_summary_chars,
         section_sentences=options.section_summary_sentences,
         sentences=options.article_summary_sentences,

@@ -1,8 +1,10 @@
 """Extractive summarization: pick a text's most representative sentences, in order.
 
-Each candidate sentence ``i`` (0-based position) gets
+Each candidate sentence ``i`` (0-based position in its pool) gets
 
     score = centrality / max_centrality + POSITION_WEIGHT * POSITION_DECAY ** i
+            + HEADING_WEIGHT * heading share + TITLE_WEIGHT * title share
+            + OPENING_WEIGHT if it opens a section and states its topic
 
 * **centrality** — cosine similarity between the sentence's TF-IDF vector (binary
   term weights, stopwords dropped, IDF over the document's own sentences, so no corpus
@@ -11,19 +13,43 @@ Each candidate sentence ``i`` (0-based position) gets
 * **position prior** — news and web articles put the gist first. A geometrically
   decaying bonus says so without hard-coding "take the lead": a central sentence can
   still beat an early, peripheral one.
+* **heading and title** — the share of the section heading's and the article title's
+  content words that the sentence names (``candidates.Topic``: plural and possessive
+  forms count). The heading says what the section is about; newspaper3k scores title
+  overlap the same way. A section summary weighs both; the article summary the title.
+* **the section's opening** — a section's first sentence that names a word of its
+  heading or of the title, and does not lean on the sentence before, states the
+  section's topic. In a section, it adds to the lead bonus; in the article summary,
+  it lets a later section's opening compete with the first section's sentences.
 
-Selection is greedy by score. A sentence is skipped when it would be redundant with
-one already picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its
-content words), or when it is junk: a fragment of fewer than ``MIN_WORDS`` words, a
-run-on of more than ``MAX_WORDS``, mostly symbols, web boilerplate ("click here",
-"all rights reserved", ...) or a byline. Junk only fills what other sentences cannot.
+Selection is greedy by score, with three rules:
 
-Parameters (position weight and decay, the minimum length, the overlap limit) were
+* **no dangling references** — a sentence that begins with a reference to the one
+  before it ("He ...", "But ...", "This ...": ``references``) comes together with that
+  sentence (and with its own antecedent, if it leans too), when all of them fit the
+  sentence count and the length budget; otherwise it is passed over. A sentence that
+  leans on something outside the pool (a section's first "He ...") is never picked,
+  unless nothing else can be: a text with any sentence gets at least one.
+* **no repeats** — a sentence is skipped when it would be redundant with one already
+  picked (shares a word trigram, or more than ``MAX_OVERLAP`` of its content words).
+* **no junk** — fragments, run-ons, symbol soup, boilerplate and bylines
+  (``candidates``) only fill what other sentences cannot.
+
+Length: a section under ``SHORT_SECTION_WORDS`` words (about one paragraph) gets one
+sentence, a longer one up to two (the caller's ``sentences``), within ``max_chars``. A
+sentence is cut (ending in "…") only when not a single one fits the budget. The article
+summary keeps its three.
+
+Parameters. Position weight and decay, the minimum length and the overlap limit were
 chosen from a handful of round values each by ROUGE on a 100-article news sample
 (``bench/rouge_eval.py``). Every combination of weight 1 with decays 0.8/0.9/0.95,
 minimum lengths 5/8/10 and overlap limits 0.5/0.6/0.8 beat Lead-3 there on ROUGE-1, -2
 and -Lsum alike; the middle values were kept rather than the sample's best, to avoid
-fitting it.
+fitting it. That sample has no headings or titles, so it cannot choose the heading,
+title and opening weights: each is 0.5, half the lead sentence's position bonus and half
+the range of centrality, so naming the heading moves a sentence up without overruling
+what the rest of the section says. ``SHORT_SECTION_WORDS`` is 150, about one paragraph of
+web prose. None of these was adjusted to a particular article.
 
 Cost is linear in the input: only the first ``MAX_CANDIDATES`` sentences are
 considered (the position prior makes later ones rare picks anyway) and a huge text is
@@ -33,93 +59,89 @@ only split as far as ``MAX_SCAN_CHARS``.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
+from typing import NamedTuple
 
+from worker.core.candidates import Candidate, Topic, redundant
 from worker.core.sentences import split_sentences
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
 
 POSITION_WEIGHT = 1.0
 POSITION_DECAY = 0.9
-MIN_WORDS = 8
-MAX_WORDS = 80
-MAX_OVERLAP = 0.6
+HEADING_WEIGHT = 0.5
+TITLE_WEIGHT = 0.5
+OPENING_WEIGHT = 0.5
+SHORT_SECTION_WORDS = 150
 MAX_CANDIDATES = 250
 # summarize(text) only splits this much of a huge text; MAX_CANDIDATES fit in far less.
 MAX_SCAN_CHARS = 100_000
 ELLIPSIS = "…"
 
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»–—…·•"
-_BOILERPLATE = (
-    "click here",
-    "read more",
-    "scroll down",
-    "sign up",
-    "subscribe",
-    "follow us",
-    "all rights reserved",
-    "copyright",
-    "published:",
-    "updated:",
-    "©",
-)
-_BYLINE = re.compile(r"\W*by\s+[\w.'’-]+(?:\s+[\w.'’-]+){0,4}\W*")
-_STOPWORDS = _word_set(
-    "a about above after again against all also am an and any are as at be because been "
-    "before being below between both but by can could did do does doing down during each "
-    "few for from further had has have having he her here hers herself him himself his how "
-    "i if in into is it its itself just me more most my myself no nor not now of off on "
-    "once only or other our ours ourselves out over own said same says she should so some "
-    "such than that the their theirs them themselves then there these they this those "
-    "through to too under until up very was we were what when where which while who whom "
-    "why will with would you your yours yourself yourselves"
-)
 
+def summarize(
+    text: str, *, sentences: int = 3, max_chars: int | None = None, title: str = ""
+) -> list[str]:
+    """Extractive summary of `text`: up to `sentences` of its own sentences, in original order.
 
-def summarize(text: str, *, sentences: int = 3, max_chars: int | None = None) -> list[str]:
-    """Extractive summary of `text`: up to `sentences` of its own sentences, in original order."""
+    A ``title``, when given, counts as a topic and as a name (see ``references``).
+    """
     candidates = _split_prefix(text)
-    return summarize_sentences(candidates, sentences=sentences, max_chars=max_chars)
+    return summarize_sentences(candidates, sentences=sentences, max_chars=max_chars, title=title)
 
 
 def summarize_sentences(
-    candidates: Sequence[str], *, sentences: int = 3, max_chars: int | None = None
+    candidates: Sequence[str],
+    *,
+    sentences: int = 3,
+    max_chars: int | None = None,
+    title: str = "",
 ) -> list[str]:
     """Same, over sentences already split."""
-    return [sentence.text for sentence in _pick(_pool(candidates), sentences, max_chars)]
+    pool = _pool(candidates, title)
+    focus = _Focus(topics=_title_topic(Topic(title)))
+    return [sentence.text for sentence in _pick(pool, sentences, max_chars, focus)]
 
 
-def section_summary(paragraphs: Sequence[str], *, max_chars: int = 320, sentences: int = 2) -> str:
+def section_summary(
+    paragraphs: Sequence[str],
+    *,
+    heading: str = "",
+    title: str = "",
+    max_chars: int = 320,
+    sentences: int = 2,
+) -> str:
     """1–`sentences` of the section's own sentences joined by a space, at most max_chars characters.
 
-    At least one sentence when the section has any text; if even the best sentence is
-    longer than max_chars, it is cut at a word boundary and ends with '…' (total still
-    ≤ max_chars). Empty string for no text.
+    One sentence for a section under ``SHORT_SECTION_WORDS`` words. At least one sentence
+    when the section has any text; only if no sentence fits in max_chars is the best one
+    cut at a word boundary, ending with '…' (total still ≤ max_chars). Empty string for
+    no text.
     """
-    return _section_summary(_pool(_sentences_of(paragraphs)), max_chars, sentences)
+    pool = _pool(_sentences_of(paragraphs), title)
+    focus = _section_focus(pool, Topic(heading), Topic(title))
+    return _section_summary(pool, max_chars, sentences, focus)
 
 
 def article_summary(
     sections_paragraphs: Sequence[Sequence[str]],
     *,
+    headings: Sequence[str] = (),
+    title: str = "",
     sentences: int = 3,
     max_chars: int | None = None,
 ) -> str:
     """Summary of a whole article from its sections' paragraphs (sentences joined by a space)."""
-    paragraphs = (paragraph for section in sections_paragraphs for paragraph in section)
-    pool = _pool(_sentences_of(paragraphs))
-    return " ".join(sentence.text for sentence in _pick(pool, sentences, max_chars))
+    pools = [_pool(_sentences_of(paragraphs), title) for paragraphs in sections_paragraphs]
+    topics = _heading_topics(headings, len(pools))
+    return _article_summary(pools, topics, Topic(title), sentences, max_chars)
 
 
 def summarize_article(
     sections_paragraphs: Sequence[Sequence[str]],
     *,
+    headings: Sequence[str] = (),
+    title: str = "",
     section_chars: int = 320,
     section_sentences: int = 2,
     sentences: int = 3,
@@ -127,75 +149,132 @@ def summarize_article(
 ) -> tuple[list[str], str]:
     """Every section's summary and the article's, splitting and analyzing each sentence once.
 
-    Equal to ``[section_summary(p) for p in sections]`` and ``article_summary(sections)``
-    with the same options, at about half the cost.
+    Equal to ``[section_summary(p, heading=h, title=title) for p, h in ...]`` and
+    ``article_summary(sections, headings=headings, title=title)`` with the same options,
+    at about half the cost.
     """
-    pools = [_pool(_sentences_of(paragraphs)) for paragraphs in sections_paragraphs]
-    summaries = [_section_summary(pool, section_chars, section_sentences) for pool in pools]
-    article_pool = list(islice(chain.from_iterable(pools), MAX_CANDIDATES))
-    article = " ".join(sentence.text for sentence in _pick(article_pool, sentences, max_chars))
-    return summaries, article
+    pools = [_pool(_sentences_of(paragraphs), title) for paragraphs in sections_paragraphs]
+    title_topic = Topic(title)
+    heading_topics = _heading_topics(headings, len(pools))
+    summaries = [
+        _section_summary(
+            pool, section_chars, section_sentences, _section_focus(pool, heading, title_topic)
+        )
+        for pool, heading in zip(pools, heading_topics, strict=True)
+    ]
+    return summaries, _article_summary(pools, heading_topics, title_topic, sentences, max_chars)
 
 
-def _pool(candidates: Iterable[str]) -> list[_Sentence]:
+def _heading_topics(headings: Sequence[str], count: int) -> list[Topic]:
+    """Each section's heading as a topic; sections without a heading get an empty one."""
+    return [Topic(heading) for heading in [*headings[:count], *[""] * (count - len(headings))]]
+
+
+def _article_summary(
+    pools: list[list[Candidate]],
+    headings: list[Topic],
+    title: Topic,
+    sentences: int,
+    max_chars: int | None,
+) -> str:
+    """The article's summary: its sections' pools as one, with each section's opening."""
+    pool: list[Candidate] = []
+    openings: list[int] = []
+    for section, heading in zip(pools, headings, strict=True):
+        kept = section[: MAX_CANDIDATES - len(pool)]
+        if kept and _states_topic(kept[0], heading, title):
+            openings.append(len(pool))
+        pool.extend(kept)
+    focus = _Focus(topics=_title_topic(title), openings=tuple(openings))
+    return " ".join(sentence.text for sentence in _pick(pool, sentences, max_chars, focus))
+
+
+def _pool(candidates: Iterable[str], title: str = "") -> list[Candidate]:
     return [
-        _Sentence(text)
+        Candidate(text, title)
         for text in islice(candidates, MAX_CANDIDATES)
         if text and not text.isspace()
     ]
 
 
-def _pick(pool: list[_Sentence], sentences: int, max_chars: int | None) -> list[_Sentence]:
+class _Focus(NamedTuple):
+    """What a pool is about besides its own words: weighted topics, section openings."""
+
+    topics: tuple[tuple[float, Topic], ...] = ()
+    openings: tuple[int, ...] = ()  # positions that get OPENING_WEIGHT
+
+
+def _title_topic(title: Topic) -> tuple[tuple[float, Topic], ...]:
+    return ((TITLE_WEIGHT, title),) if title.size else ()
+
+
+def _section_focus(pool: list[Candidate], heading: Topic, title: Topic) -> _Focus:
+    topics = _title_topic(title)
+    if heading.size:
+        topics = ((HEADING_WEIGHT, heading), *topics)
+    opens = bool(pool) and _states_topic(pool[0], heading, title)
+    return _Focus(topics=topics, openings=(0,) if opens else ())
+
+
+def _states_topic(opening: Candidate, heading: Topic, title: Topic) -> bool:
+    """A section's opening states its topic: it names a word of the heading or title."""
+    if opening.depends:
+        return False
+    return heading.share(opening) > 0 or title.share(opening) > 0
+
+
+def _pick(
+    pool: list[Candidate], sentences: int, max_chars: int | None, focus: _Focus
+) -> list[Candidate]:
     """The best ``sentences`` of the pool that fit in ``max_chars``, in original order."""
     if sentences < 1 or not pool:
         return []
+    scores = _scores(pool, focus)
+    ranked = sorted(range(len(pool)), key=lambda index: (-scores[index], index))
+    chosen = _select(pool, _junk_last(pool, ranked), sentences, max_chars)
+    if not chosen:
+        # Nothing stands on its own: better one sentence that leans on another than none.
+        chosen = _select(pool, _junk_last(pool, ranked), 1, max_chars, follow=False)
+    return [pool[index] for index in sorted(chosen)]
+
+
+def _junk_last(pool: list[Candidate], ranked: list[int]) -> Iterator[int]:
+    """``ranked`` with junk moved to the end: it only fills what other sentences cannot.
+
+    Lazy, so sentences after the last pick are never checked.
+    """
+    junk: list[int] = []
+    for index in ranked:
+        if pool[index].is_junk:
+            junk.append(index)
+        else:
+            yield index
+    yield from junk
+
+
+def _scores(pool: list[Candidate], focus: _Focus) -> list[float]:
     scores = [
         centrality + POSITION_WEIGHT * POSITION_DECAY**index
         for index, centrality in enumerate(_centrality(pool))
     ]
-    ranked = sorted(range(len(pool)), key=lambda index: (-scores[index], index))
-    # Junk sentences only fill what the others cannot.
-    preferred = [index for index in ranked if not pool[index].is_junk]
-    fallback = [index for index in ranked if pool[index].is_junk]
-    chosen = _select(pool, preferred + fallback, sentences, max_chars)
-    return [pool[index] for index in sorted(chosen)]
+    for weight, topic in focus.topics:
+        for index, share in enumerate(topic.shares(pool)):
+            scores[index] += weight * share
+    for index in focus.openings:
+        scores[index] += OPENING_WEIGHT
+    return scores
 
 
-def _section_summary(pool: list[_Sentence], max_chars: int, sentences: int) -> str:
+def _section_summary(pool: list[Candidate], max_chars: int, sentences: int, focus: _Focus) -> str:
     if max_chars < 1:
         return ""
-    picked = _pick(pool, max(1, sentences), max_chars)
+    if sum(len(sentence.words) for sentence in pool) < SHORT_SECTION_WORDS:
+        sentences = 1
+    picked = _pick(pool, max(1, sentences), max_chars, focus)
     if picked:
         return " ".join(sentence.text for sentence in picked)
-    best = _pick(pool, 1, None)
+    best = _pick(pool, 1, None, focus)
     return _truncate(best[0].text, max_chars) if best else ""
-
-
-class _Sentence:
-    """A candidate sentence, its lower-cased words and lazily computed features."""
-
-    __slots__ = ("_junk", "_trigrams", "terms", "text", "words")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        # str.split + strip is several times faster than a regex tokenizer here.
-        self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
-        self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
-        self._junk: bool | None = None
-        self._trigrams: frozenset[tuple[str, str, str]] | None = None
-
-    @property
-    def is_junk(self) -> bool:
-        if self._junk is None:
-            self._junk = _is_junk(self.text, self.words)
-        return self._junk
-
-    @property
-    def trigrams(self) -> frozenset[tuple[str, str, str]]:
-        if self._trigrams is None:
-            words = self.words
-            self._trigrams = frozenset(zip(words, words[1:], words[2:], strict=False))
-        return self._trigrams
 
 
 def _split_prefix(text: str) -> list[str]:
@@ -216,17 +295,7 @@ def _sentences_of(paragraphs: Iterable[str]) -> list[str]:
     return found
 
 
-def _is_junk(text: str, words: list[str]) -> bool:
-    """Fragments, run-ons, symbol soup, web boilerplate and bylines."""
-    if not MIN_WORDS <= len(words) <= MAX_WORDS:
-        return True
-    if 2 * sum(map(len, words)) < len(text) - text.count(" "):
-        return True  # mostly symbols or markup
-    lowered = text.lower()
-    return any(phrase in lowered for phrase in _BOILERPLATE) or bool(_BYLINE.fullmatch(lowered))
-
-
-def _centrality(pool: list[_Sentence]) -> list[float]:
+def _centrality(pool: list[Candidate]) -> list[float]:
     """Each sentence's similarity to the rest of the text, scaled so the top one is 1.
 
     The similarity is the cosine between the sentence's TF-IDF vector (binary term
@@ -249,33 +318,58 @@ def _centrality(pool: list[_Sentence]) -> list[float]:
 
 
 def _select(
-    pool: list[_Sentence],
-    ranked: list[int],
+    pool: list[Candidate],
+    ranked: Iterable[int],
     limit: int,
     max_chars: int | None,
+    *,
+    follow: bool = True,
 ) -> list[int]:
-    """Positions of the first sentences in ``ranked`` that fit and are not redundant."""
+    """Positions of the first sentences in ``ranked`` that fit and are not redundant.
+
+    With ``follow``, a sentence that depends on the one before comes with it (and with
+    its own antecedent, and so on) when they all fit, and is passed over otherwise.
+    """
     chosen: list[int] = []
     length = -1  # joined length: one separating space per sentence after the first
     for index in ranked:
-        sentence = pool[index]
-        new_length = length + 1 + len(sentence.text)
+        if index in chosen:
+            continue  # came along with a sentence that leans on it
+        if follow and pool[index].depends:
+            unit = _with_antecedents(pool, index, chosen, limit - len(chosen))
+            added = sum(1 + len(pool[position].text) for position in unit)
+        else:
+            unit, added = [index], 1 + len(pool[index].text)
+        if not unit or len(chosen) + len(unit) > limit:
+            continue
+        new_length = length + added
         if max_chars is not None and new_length > max_chars:
             continue
-        if any(_redundant(sentence, pool[previous]) for previous in chosen):
+        if any(redundant(pool[new], pool[old]) for new in unit for old in chosen):
             continue
-        chosen.append(index)
+        chosen.extend(unit)
         length = new_length
         if len(chosen) == limit:
             break
     return chosen
 
 
-def _redundant(sentence: _Sentence, previous: _Sentence) -> bool:
-    smaller = min(len(sentence.terms), len(previous.terms))
-    if smaller > 0 and len(sentence.terms & previous.terms) > MAX_OVERLAP * smaller:
-        return True
-    return sentence.text == previous.text or bool(sentence.trigrams & previous.trigrams)
+def _with_antecedents(pool: list[Candidate], index: int, chosen: list[int], room: int) -> list[int]:
+    """``index`` and the sentences it leans on that are not chosen yet, in order.
+
+    Empty when the chain of references runs past the start of the pool (what it refers
+    to is not in the text at hand) or needs more than ``room`` sentences; the walk back
+    stops there, so a long run of "He ..." sentences costs no more than a short one.
+    """
+    unit = [index]
+    while pool[unit[-1]].depends:
+        previous = unit[-1] - 1
+        if previous in chosen:
+            break
+        if previous < 0 or len(unit) == room:
+            return []
+        unit.append(previous)
+    return unit[::-1]
 
 
 def _truncate(text: str, max_chars: int) -> str:
