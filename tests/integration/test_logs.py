@@ -32,8 +32,8 @@ from tests.integration.conftest import (
     service_env,
     wait_until,
 )
+from tests.postgres import ScratchDatabases
 from worker.embedded_redis import EmbeddedRedis
-from worker.store import Store
 from worker.submit import Submitter
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -41,11 +41,11 @@ Entry = dict[str, object]
 
 
 @pytest.fixture(scope="module")
-def private_redis() -> Iterator[RedisService]:
+def private_redis(databases: ScratchDatabases) -> Iterator[RedisService]:
     directory = Path(f"/tmp/syn-logs-{uuid.uuid4().hex[:8]}")  # noqa: S108 - short socket path
     embedded = EmbeddedRedis(directory).start()
     try:
-        yield RedisService(embedded.url, directory, embedded)
+        yield RedisService(embedded.url, directory, embedded, databases.create("logs"))
     finally:
         embedded.stop()
         shutil.rmtree(directory, ignore_errors=True)
@@ -105,7 +105,7 @@ def test_worker_lines_are_json_with_context_and_never_a_secret(
 ) -> None:
     env = service_env(private_redis, SYNDICATE_LOG_FORMAT="json")
     settings = Settings.from_env(env)
-    webhooks = Webhooks(Store(private_redis.client()), settings)
+    webhooks = Webhooks(private_redis.store(), settings)
     endpoint, secret = webhooks.subscribe(
         parse_subscription({"url": "http://127.0.0.1:9/x"}, creating=True)
     )

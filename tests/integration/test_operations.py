@@ -30,7 +30,6 @@ from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
 from worker.keys import Keys
 from worker.status import Thresholds, gather, render
-from worker.store import Store
 from worker.submit import Submitter
 
 pytestmark = pytest.mark.usefixtures("worker", "io_worker", "beat")
@@ -58,7 +57,7 @@ def test_status_and_metrics_after_ingesting_and_delivering(
                             headers={**auth(), "Content-Type": "text/plain"})  # fmt: skip
         assert response.status_code == 202
         # An input the API would refuse, accepted behind its back: the worker fails it.
-        broken = Store(redis_service.client()).accept(
+        broken = redis_service.store().accept(
             kind="upsert", article_id=f"broken-{tag}", received_at=time.time(),
             raw=b"  \n \n", format=None, content_type=None,
         )  # fmt: skip

@@ -17,8 +17,9 @@ import redis
 
 from config.settings import Settings
 from tests.integration.conftest import ROOT, WorkerProcess, wait_until
+from tests.postgres import ScratchDatabases
+from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
-from worker.keys import Keys
 from worker.store import Store
 from worker.submit import Submitter
 
@@ -32,10 +33,16 @@ def private_redis() -> Iterator[EmbeddedRedis]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def env_for(server: EmbeddedRedis) -> dict[str, str]:
+@pytest.fixture
+def database_url(databases: ScratchDatabases) -> str:
+    return databases.create("reliability")
+
+
+def env_for(server: EmbeddedRedis, database_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "REDIS_URL": server.url,
+        "DATABASE_URL": database_url,
         "SYNDICATE_DATA_DIR": str(server.data_dir),
         "SYNDICATE_VISIBILITY_TIMEOUT": "6",
         "SYNDICATE_TASK_TIME_LIMIT": "5",
@@ -60,15 +67,15 @@ def big_article(tag: str) -> bytes:
 
 
 def events_by_article(store: Store) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for _, fields in store.client.xrange(Keys().events):
-        article_id = fields[b"article_id"].decode()
-        counts[article_id] = counts.get(article_id, 0) + 1
-    return counts
+    with store.db.connection() as conn:
+        rows = conn.execute("SELECT article_id, count(*) FROM events GROUP BY article_id")
+        return {str(article_id): int(count) for article_id, count in rows.fetchall()}
 
 
-def test_a_sigkilled_worker_s_task_completes_exactly_once(private_redis: EmbeddedRedis) -> None:
-    env = env_for(private_redis)
+def test_a_sigkilled_worker_s_task_completes_exactly_once(
+    private_redis: EmbeddedRedis, database_url: str
+) -> None:
+    env = env_for(private_redis, database_url)
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
     store = submitter.store
@@ -108,10 +115,10 @@ def test_a_sigkilled_worker_s_task_completes_exactly_once(private_redis: Embedde
     print(f"recovered {len(every)} articles {recovered_in:.1f}s after the SIGKILL")
 
 
-def test_articles_accepted_before_a_redis_restart_are_all_processed() -> None:
+def test_articles_accepted_before_a_redis_restart_are_all_processed(database_url: str) -> None:
     directory = Path(f"/tmp/syn-aof-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     server = EmbeddedRedis(directory).start()
-    env = env_for(server)
+    env = env_for(server, database_url)
     tag = uuid.uuid4().hex[:6]
     try:
         submitter = Submitter.from_settings(Settings.from_env(env))
@@ -124,7 +131,7 @@ def test_articles_accepted_before_a_redis_restart_are_all_processed() -> None:
     restarted = EmbeddedRedis(directory).start()
     worker = WorkerProcess(env, queues="ingest")
     try:
-        store = Store(redis.Redis.from_url(restarted.url))
+        store = Store(Database(database_url), redis.Redis.from_url(restarted.url))
         wait_until(
             lambda: all(_status(store, item.submission_id) == "done" for item in accepted),
             timeout=60,
@@ -132,6 +139,7 @@ def test_articles_accepted_before_a_redis_restart_are_all_processed() -> None:
         versions = [store.article(item.article_id) for item in accepted]
         assert all(record is not None and record.version == 1 for record in versions)
         store.client.close()
+        store.db.close()
     finally:
         worker.stop()
         restarted.stop()

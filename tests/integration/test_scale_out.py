@@ -21,6 +21,7 @@ import redis
 
 from config.celery_app import create_app
 from config.settings import Settings
+from feeds import feed_store
 from feeds.publish import Publisher
 from feeds.render import ENTRY_NAMESPACE
 from feeds.webhooks.service import Webhooks
@@ -36,6 +37,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
+from tests.postgres import ScratchDatabases
+from worker.database.connect import Database
 from worker.store import Store
 from worker.submit import Submitter
 
@@ -65,25 +68,39 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(redis_service: RedisService, tmp_path: Path) -> Iterator[Cluster]:
-    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 12))
+def cluster(
+    redis_service: RedisService, tmp_path: Path, databases: ScratchDatabases
+) -> Iterator[Cluster]:
+    database_url = databases.create("cluster")
+    env = service_env(
+        redis_service, REDIS_URL=other_db(redis_service.url, 12), DATABASE_URL=database_url
+    )
     settings = Settings.from_env(env)
-    store = Store(redis.Redis.from_url(settings.redis_url or ""))
+    store = Store(Database(database_url), redis.Redis.from_url(settings.redis_url or ""))
     store.client.flushdb()
     running = Cluster(env, settings, store, tmp_path)
     yield running
     for process in running.processes:
         process.stop()
     store.client.flushdb()
+    store.db.close()
 
 
-def events_of(client: redis.Redis, article_id: str) -> list[dict[str, str]]:
-    found = []
-    for _, fields in client.xrange("syn:events"):
-        event = {k.decode(): v.decode() for k, v in fields.items()}
-        if event["article_id"] == article_id:
-            found.append(event)
-    return found
+def events_of(store: Store, article_id: str) -> list[dict[str, int]]:
+    with store.db.connection() as conn:
+        rows = conn.execute(
+            "SELECT version, seq FROM events WHERE article_id = %s ORDER BY id", (article_id,)
+        ).fetchall()
+    return [{"version": int(version), "seq": int(seq)} for version, seq in rows]
+
+
+def live_ids(store: Store, newest: int | None = None) -> list[str]:
+    """Ids of stored articles (all, or the ``newest`` of the main feed, newest first)."""
+    if newest is not None:
+        return feed_store.newest(store.db, "main", newest)
+    with store.db.connection() as conn:
+        rows = conn.execute("SELECT id FROM articles WHERE version > 0 AND NOT deleted")
+        return sorted(str(row[0]) for row in rows.fetchall())
 
 
 def test_the_newest_submission_wins_whatever_order_workers_take_them(cluster: Cluster) -> None:
@@ -94,7 +111,7 @@ def test_the_newest_submission_wins_whatever_order_workers_take_them(cluster: Cl
     titles = [f"Race {tag} {index}" for index in range(20)]
     for title in titles:
         submitter.submit(f"{title}\nD.\nPart\nThe first text.\n".encode())
-    wait_until(lambda: cluster.client.zcard("syn:articles") == 20, timeout=60)
+    wait_until(lambda: len(live_ids(cluster.store)) == 20, timeout=60)
 
     queued: list[str] = []
     holding = Submitter(cluster.store, cluster.settings, queued.append)
@@ -106,14 +123,14 @@ def test_the_newest_submission_wins_whatever_order_workers_take_them(cluster: Cl
     for older, newer in zip(queued[::2], queued[1::2], strict=True):
         app.send_task("syndicate.ingest", args=[newer])
         app.send_task("syndicate.ingest", args=[older])
-    wait_until(lambda: cluster.client.zcard("syn:pending") == 0, timeout=60)
+    wait_until(lambda: cluster.store.unfinished() == 0, timeout=60)
 
     for title in titles:
         article_id = title.lower().replace(" ", "-")
         record = cluster.store.article(article_id)
         assert record is not None and record.article is not None
         assert record.article.sections[0].paragraphs == ("The newest edit.",)
-        events = events_of(cluster.client, article_id)
+        events = events_of(cluster.store, article_id)
         versions = [int(e["version"]) for e in events]
         assert versions == list(range(1, len(events) + 1))  # consecutive
         seqs = [int(e["seq"]) for e in events]
@@ -134,17 +151,17 @@ def test_a_burst_on_four_workers_renders_each_feed_a_few_times_never_twice_at_on
             f"Part\nText number {index}.\n"
         )
         submitter.submit(body.encode())
-    wait_until(lambda: cluster.client.zcard("syn:articles") == total, timeout=120)
+    wait_until(lambda: len(live_ids(cluster.store)) == total, timeout=120)
 
     def settled() -> bool:
+        if feed_store.dirty_count(cluster.store.db):
+            return False
         return not any(
-            cluster.client.exists(key)
-            for key in ("syn:feeds:dirty", "syn:feeds:rendering", "syn:publish:lock",
-                        "syn:publish:scheduled")
-        )  # fmt: skip
+            cluster.client.exists(key) for key in ("syn:publish:lock", "syn:publish:scheduled")
+        )
 
     wait_until(settled, timeout=60, interval=0.2)
-    renders = {k.decode(): int(v) for k, v in cluster.client.hgetall("syn:feed-renders").items()}
+    renders = feed_store.renders(cluster.store.db)
     assert 1 <= renders["main"] <= 20, renders["main"]
     print(f"\n{total} articles on 4 workers: main rendered {renders['main']} times, "
           f"author feeds at most {max(v for k, v in renders.items() if k != 'main')}")  # fmt: skip
@@ -157,8 +174,8 @@ def test_a_burst_on_four_workers_renders_each_feed_a_few_times_never_twice_at_on
         assert earlier["end"] <= later["start"], "two publish runs overlapped"
 
     publisher = Publisher(cluster.store, cluster.settings)
-    ids = sorted(cluster.client.zrange("syn:articles", 0, -1))
-    expected = {f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, i.decode())}" for i in ids}
+    ids = live_ids(cluster.store)
+    expected = {f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, i)}" for i in ids}
     current = publisher.read("atom.xml", body="body")
     assert current is not None
     newest = {e.id for e in feedparser.parse(current[1]).entries}
@@ -172,8 +189,8 @@ def test_a_burst_on_four_workers_renders_each_feed_a_few_times_never_twice_at_on
         page += 1
     assert page == total // cluster.settings.feed_entries
     assert archived == expected  # every article is in exactly one archive page
-    top = cluster.client.zrevrange("syn:feed:main", 0, cluster.settings.feed_entries - 1)
-    assert newest == {f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, i.decode())}" for i in top}
+    top = live_ids(cluster.store, newest=cluster.settings.feed_entries)
+    assert newest == {f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, i)}" for i in top}
 
 
 def test_two_beats_promote_each_attempt_once(cluster: Cluster) -> None:

@@ -51,7 +51,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 def webhooks(redis_service: RedisService, settings: Settings, clock: Clock) -> Webhooks:
-    store = Store(redis_service.client(), Keys(prefix=f"svc-{uuid.uuid4().hex[:8]}:"))
+    store = Store(
+        redis_service.database(),
+        redis_service.client(),
+        Keys(prefix=f"svc-{uuid.uuid4().hex[:8]}:"),
+    )
     production = dataclasses.replace(
         settings, webhook_schedule=(0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     )
