@@ -10,12 +10,17 @@ Reliability choices (see docs/operations.md for the reasoning):
   ``visibility_timeout`` after the kill;
 * JSON only, explicit task names, one queue per kind of work: ``ingest`` (CPU,
   prefork pool), ``publish`` (CPU) and ``deliver`` (I/O, thread pool);
-* task events on, so Flower and the metrics see every task.
+* task events on, so Flower and the metrics see every task;
+* every queue is reached through the default (nameless) exchange, routed by the queue's
+  name: on Redis a publish then needs no binding record, so a Redis that lost its data
+  (FLUSHALL, a restart without its append-only file) still routes new tasks, and the
+  outbox sweeps re-send what it lost.
 """
 
 from __future__ import annotations
 
 from celery import Celery
+from kombu.entity import Exchange, Queue
 
 from config.logging import install_celery_logging
 from config.settings import Settings
@@ -36,6 +41,11 @@ TASK_ROUTES = {
     "syndicate.deliver*": {"queue": QUEUE_DELIVER},
     "syndicate.websub*": {"queue": QUEUE_DELIVER},
 }
+
+
+def _queue(name: str) -> Queue:
+    """A queue fed by the default exchange (routing key = queue name, no binding)."""
+    return Queue(name, Exchange(""), routing_key=name)  # type: ignore[no-untyped-call]
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -59,6 +69,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.soft_time_limit,
         "task_default_queue": QUEUE_INGEST,
+        "task_queues": [_queue(name) for name in (*CPU_QUEUES, *IO_QUEUES)],
         "task_routes": TASK_ROUTES,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

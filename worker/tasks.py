@@ -242,13 +242,19 @@ def deliver_trim() -> int:
 
 @shared_task(name="syndicate.requeue_stalled")
 def requeue_stalled() -> int:
-    """Re-enqueue submissions accepted but not processed in time (e.g. a lost message)."""
+    """Re-enqueue submissions accepted but not finished in time: the outbox sweep.
+
+    Unfinished submissions are rows in PostgreSQL; one queued or processing for longer
+    than the ingest lease has lost its task message (a killed worker, a broker that lost
+    its data, a crash between the commit and the enqueue) and is queued again. Running
+    it twice is harmless: ingest is idempotent per submission.
+    """
     settings = _settings()
     store = _store()
     if store.client.llen(QUEUE_INGEST):
         return 0  # a backlog is still draining: its submissions are queued, not lost
     now = time.time()
-    stalled = store.stalled(older_than=now - 2 * settings.visibility_timeout, now=now)
+    stalled = store.stalled(older_than=now - settings.ingest_lease, now=now)
     for submission_id in stalled:
         ingest.delay(submission_id)
     if stalled:

@@ -13,6 +13,7 @@ import redis
 
 from config.settings import Settings
 from tests.integration.conftest import ROOT, free_port, ingest_one_through, wait_until
+from tests.postgres import ScratchDatabases
 from worker.embedded_redis import find_redis_server
 from worker.submit import Submitter
 
@@ -53,9 +54,12 @@ def _answers(probe: redis.Redis) -> bool:
         return False
 
 
-def test_ingest_through_sentinel(sentinel_url: str, tmp_path: Path) -> None:
+def test_ingest_through_sentinel(
+    sentinel_url: str, tmp_path: Path, databases: ScratchDatabases
+) -> None:
     env = {
         **os.environ,
+        "DATABASE_URL": databases.create("sentinel"),
         "REDIS_URL": sentinel_url,
         "SYNDICATE_REDIS_SENTINEL_MASTER": "syn-master",
         "SYNDICATE_DATA_DIR": str(tmp_path),

@@ -13,6 +13,7 @@ import pytest
 
 from config.settings import Settings
 from tests.integration.conftest import ROOT, free_port, ingest_one_through, wait_until
+from tests.postgres import ScratchDatabases
 from worker.embedded_redis import find_redis_server
 from worker.submit import Submitter
 
@@ -42,9 +43,9 @@ def tls_url(tmp_path: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def test_ingest_over_tls(tls_url: str, tmp_path: Path) -> None:
+def test_ingest_over_tls(tls_url: str, tmp_path: Path, databases: ScratchDatabases) -> None:
     env = {**os.environ, "REDIS_URL": tls_url, "SYNDICATE_DATA_DIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "DATABASE_URL": databases.create("tls"), "PYTHONPATH": str(ROOT)}  # fmt: skip
     submitter = Submitter.from_settings(Settings.from_env(env))
     wait_until(lambda: _reachable(submitter), timeout=20)
     ingest_one_through(env, submitter, f"Sealed Letters {uuid.uuid4().hex[:6]}")
