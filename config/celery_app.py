@@ -36,6 +36,7 @@ IO_QUEUES = (QUEUE_DELIVER,)
 TASK_ROUTES = {
     "syndicate.ingest": {"queue": QUEUE_INGEST},
     "syndicate.requeue_stalled": {"queue": QUEUE_INGEST},
+    "syndicate.trim_submissions": {"queue": QUEUE_INGEST},
     "syndicate.ping": {"queue": QUEUE_INGEST},
     "syndicate.publish*": {"queue": QUEUE_PUBLISH},
     "syndicate.deliver*": {"queue": QUEUE_DELIVER},
@@ -91,6 +92,10 @@ def celery_config(settings: Settings) -> dict[str, object]:
             },
             "trim-delivery-log": {
                 "task": "syndicate.deliver_trim",
+                "schedule": 3600.0,
+            },
+            "trim-submission-inputs": {
+                "task": "syndicate.trim_submissions",
                 "schedule": 3600.0,
             },
         },

@@ -265,6 +265,25 @@ class Store:
             ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def forget_raw_inputs(self, *, older_than: float, batch: int = 500) -> int:
+        """Drop the raw input of submissions finished (or discarded) before ``older_than``,
+        in batches (short transactions, no long locks); returns how many were dropped.
+        Failed submissions keep theirs until retried or discarded."""
+        forgotten = 0
+        for status, column in (("done", "done_at"), ("discarded", "discarded_at")):
+            while True:
+                with self.db.connection() as conn:
+                    cursor = conn.execute(
+                        "UPDATE submissions SET raw = NULL WHERE id IN ("  # noqa: S608 - fixed
+                        f" SELECT id FROM submissions WHERE raw IS NOT NULL AND status = %s"
+                        f" AND {column} < %s LIMIT %s FOR UPDATE SKIP LOCKED)",
+                        (status, ts(older_than), batch),
+                    )
+                forgotten += cursor.rowcount
+                if cursor.rowcount < batch:
+                    break
+        return forgotten
+
     def unfinished(self) -> int:
         """How many submissions are queued or being processed."""
         with self.db.connection() as conn:

@@ -6,12 +6,15 @@
     print(accepted.article_id, accepted.submission_id)
 
 ``submit`` validates the input with the pure pipeline first, so bad input raises
-:class:`~worker.core.errors.InputError` at once (and is kept in the rejected stream
-for inspection); good input is stored with its raw bytes and queued for a worker.
+:class:`~worker.core.errors.InputError` at once (and is kept with its error for
+inspection); good input is committed to PostgreSQL with its raw bytes, then queued for a
+worker. A submission whose enqueue fails (the broker is down) is still accepted: it is
+committed, and the outbox sweep (``syndicate.requeue_stalled``) queues it later.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,9 +24,12 @@ from celery import Celery
 from config.settings import Settings
 from worker.core.errors import InputError
 from worker.core.pipeline import parse_article
+from worker.patience import REDIS_TROUBLE
 from worker.store import Store, Submission
 
+log = logging.getLogger(__name__)
 Enqueue = Callable[[str], None]
+_SHORT_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 SendTask = Callable[[str, object], None]
 
 
@@ -63,7 +69,10 @@ class Submitter:
         celery_app = app
 
         def enqueue(submission_id: str) -> None:
-            celery_app.send_task("syndicate.ingest", args=[submission_id])
+            # A short retry: a broker that is down must not hold the client's request.
+            celery_app.send_task(
+                "syndicate.ingest", args=[submission_id], retry_policy=_SHORT_RETRY
+            )
 
         def send_task(name: str, argument: object) -> None:
             celery_app.send_task(name, args=[argument])
@@ -102,7 +111,7 @@ class Submitter:
             format=parsed.format,
             content_type=content_type,
         )
-        self._enqueue(submission.id)
+        self._enqueue_or_leave_to_sweep(submission.id)
         return Accepted(
             parsed.article.id, submission.id, submission.seq, tuple(map(str, parsed.warnings))
         )
@@ -114,5 +123,16 @@ class Submitter:
         submission = self.store.accept(
             kind="delete", article_id=article_id, received_at=time.time()
         )
-        self._enqueue(submission.id)
+        self._enqueue_or_leave_to_sweep(submission.id)
         return submission
+
+    def _enqueue_or_leave_to_sweep(self, submission_id: str) -> None:
+        """Queue the ingest task; if the broker is unreachable, the submission is already
+        committed, and the outbox sweep queues it once the broker is back."""
+        try:
+            self._enqueue(submission_id)
+        except REDIS_TROUBLE as error:
+            log.warning(
+                "submission %s accepted but not queued (%s); the sweep will queue it",
+                submission_id, error, extra={"submission_id": submission_id},
+            )  # fmt: skip

@@ -240,6 +240,16 @@ def deliver_trim() -> int:
     return removed
 
 
+@shared_task(name="syndicate.trim_submissions")
+def trim_submissions() -> int:
+    """Forget the raw input of submissions finished longer ago than the retention period."""
+    settings = _settings()
+    forgotten = _store().forget_raw_inputs(older_than=time.time() - settings.submission_retention)
+    if forgotten:
+        log.info("dropped the raw input of %d submissions past retention", forgotten)
+    return forgotten
+
+
 @shared_task(name="syndicate.requeue_stalled")
 def requeue_stalled() -> int:
     """Re-enqueue submissions accepted but not finished in time: the outbox sweep.

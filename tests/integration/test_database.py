@@ -183,3 +183,37 @@ def test_the_store_on_a_real_postgresql_server() -> None:
         database.close()
         with psycopg.connect(REAL_POSTGRES, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_raw_inputs_are_kept_for_the_retention_period_and_failed_ones_until_handled(
+    store: Store,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    raw = f"Kept For A While {tag}\nA description.\nPart\nIt is stored.\n".encode()
+    done = store.accept(kind="upsert", article_id=f"kept-{tag}", received_at=time.time(), raw=raw)
+    process_submission(store, done.id, Settings.from_env({}).core, now=time.time())
+    failed = store.accept(kind="upsert", article_id=f"failed-{tag}", received_at=time.time(),
+                          raw=b"still needed")  # fmt: skip
+    assert store.fail(failed, "simulated")
+    recent = store.accept(kind="upsert", article_id=f"recent-{tag}", received_at=time.time(),
+                          raw=raw.replace(b"Kept", b"Recent"))  # fmt: skip
+    process_submission(store, recent.id, Settings.from_env({}).core, now=time.time())
+    with store.db.connection() as conn:
+        conn.execute(
+            "UPDATE submissions SET done_at = now() - interval '31 days', "
+            "failed_at = now() - interval '31 days' WHERE id = ANY(%s)",
+            ([done.id, failed.id],),
+        )
+    forgotten = store.forget_raw_inputs(older_than=time.time() - 30 * 86400, batch=1)
+    assert forgotten >= 1
+
+    def raw_of(submission_id: str) -> bytes | None:
+        found = store.failed_submission(submission_id)
+        assert found is not None
+        return found.raw or None
+
+    assert raw_of(done.id) is None  # past retention: dropped
+    assert raw_of(failed.id) == b"still needed"  # failed: kept until retried or discarded
+    assert raw_of(recent.id) is not None  # within retention
+    record = store.article(f"kept-{tag}")
+    assert record is not None and record.version == 1  # the article itself is kept

@@ -55,7 +55,7 @@ def redacted(url: str) -> str:
 class Database:
     """A lazily created, fork-aware connection pool for one database URL."""
 
-    def __init__(self, url: str, *, max_size: int = 8, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, max_size: int = 8, timeout: float = 5.0) -> None:
         self.url = url
         self.max_size = max_size
         self.timeout = timeout

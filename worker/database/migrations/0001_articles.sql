@@ -34,6 +34,8 @@ CREATE INDEX submissions_failed ON submissions (failed_at DESC) WHERE status = '
 CREATE INDEX submissions_article ON submissions (article_id, seq);
 CREATE INDEX submissions_raw_kept ON submissions (done_at)
     WHERE raw IS NOT NULL AND status = 'done';
+CREATE INDEX submissions_raw_discarded ON submissions (discarded_at)
+    WHERE raw IS NOT NULL AND status = 'discarded';
 
 -- The current state of an article id; its documents are in article_versions.
 CREATE TABLE articles (
