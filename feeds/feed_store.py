@@ -9,10 +9,29 @@ the first three (:mod:`worker.store`); the publisher reads them and writes docum
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from worker.database.connect import Database
+
+# Any constant works: it only has to be the same for every syndicate process.
+_PUBLISH_LOCK = 0x5E4D1CA8
+
+
+@contextmanager
+def publish_lock(db: Database) -> Iterator[bool]:
+    """Try to take the one publish run's lock (a session advisory lock); yields whether
+    it was taken. It is released on exit, or with the connection if the process dies."""
+    with db.connection() as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_PUBLISH_LOCK,)).fetchone()
+        taken = bool(row and row[0])
+        try:
+            yield taken
+        finally:
+            if taken:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISH_LOCK,))
 
 
 @dataclass(frozen=True, slots=True)

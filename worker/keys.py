@@ -1,30 +1,10 @@
 """Every Redis key syndicate uses, in one place, under one prefix.
 
-    {p}seq                        INCR counter: submission sequence numbers
-    {p}submission:{sid}           hash: one accepted submission (raw input, kind, seq, status)
-    {p}pending                    zset: submissions not yet committed, by last enqueue time
-    {p}rejected                   stream: refused inputs kept with their error (capped)
-    {p}failed                     zset: failed submission ids by failure time (the failures view)
-    {p}task-failures              stream: tasks that failed for good (dead letters, capped)
-    {p}article:{id}               hash: current stored version of an article
-    {p}article:{id}:versions      hash: version number -> article JSON
-    {p}article:{id}:history       list: JSON summaries of each version, oldest first
-    {p}articles                   zset: live article ids by published time
-    {p}events                     stream: article.published / .updated / .deleted
-    {p}feeds:dirty                set: feeds that need rendering (coalesces bursts)
-    {p}feed:{key}                 zset: live article ids of one feed by published time
-    {p}feed-ord:{key}             zset: article id -> ordinal in the feed (archive pages)
-    {p}feed-count:{key}           string: ordinals handed out so far in the feed
-    {p}feed-changed:{key}         set: ordinals changed since the feed was last published
-    {p}feed-pages:{key}           string: complete archive pages at the last publish
-    {p}feed-renders               hash: feed key -> renders so far (coalescing is visible)
-    {p}feed-names                 hash: feed key -> display name (author or tag as written)
-    {p}feed-doc:{path}            hash: one rendered document (body, gzip, etag, dates)
-    {p}websub:{path}              hash: WebSub subscribers of a document (callback -> lease)
+Redis holds no record (those are in PostgreSQL): only debounce flags, locks, heartbeats,
+counters and, until they move, webhook delivery state.
+
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
-    {p}publish:lock               string: held by the one publish run in progress
     {p}publish:runs               list: JSON start/end of recent publish runs (newest first)
-    {p}feeds:rendering            set: feeds claimed by the publish run in progress
     {p}wh:endpoints               zset: webhook endpoint ids by creation time
     {p}wh:endpoint:{ep}           hash: one endpoint (url, filters, secrets, state)
     {p}wh:msg:{mid}               hash: one message to one endpoint (body, status, token)
@@ -60,93 +40,12 @@ class Keys:
     prefix: str = "syn:"
 
     @property
-    def seq(self) -> str:
-        return f"{self.prefix}seq"
-
-    def submission(self, submission_id: str) -> str:
-        return f"{self.prefix}submission:{submission_id}"
-
-    @property
-    def pending(self) -> str:
-        return f"{self.prefix}pending"
-
-    @property
-    def rejected(self) -> str:
-        return f"{self.prefix}rejected"
-
-    @property
-    def failed(self) -> str:
-        return f"{self.prefix}failed"
-
-    @property
-    def task_failures(self) -> str:
-        return f"{self.prefix}task-failures"
-
-    def article(self, article_id: str) -> str:
-        return f"{self.prefix}article:{article_id}"
-
-    def versions(self, article_id: str) -> str:
-        return f"{self.prefix}article:{article_id}:versions"
-
-    def history(self, article_id: str) -> str:
-        return f"{self.prefix}article:{article_id}:history"
-
-    @property
-    def articles(self) -> str:
-        return f"{self.prefix}articles"
-
-    @property
-    def events(self) -> str:
-        return f"{self.prefix}events"
-
-    @property
-    def feeds_dirty(self) -> str:
-        return f"{self.prefix}feeds:dirty"
-
-    def feed_index(self, feed: str) -> str:
-        return f"{self.prefix}feed:{feed}"
-
-    def feed_ordinals(self, feed: str) -> str:
-        return f"{self.prefix}feed-ord:{feed}"
-
-    def feed_count(self, feed: str) -> str:
-        return f"{self.prefix}feed-count:{feed}"
-
-    def feed_changed(self, feed: str) -> str:
-        return f"{self.prefix}feed-changed:{feed}"
-
-    def feed_pages(self, feed: str) -> str:
-        return f"{self.prefix}feed-pages:{feed}"
-
-    @property
-    def feed_renders(self) -> str:
-        return f"{self.prefix}feed-renders"
-
-    @property
-    def feed_names(self) -> str:
-        return f"{self.prefix}feed-names"
-
-    def feed_document(self, path: str) -> str:
-        return f"{self.prefix}feed-doc:{path}"
-
-    def websub_subscribers(self, path: str) -> str:
-        return f"{self.prefix}websub:{path}"
-
-    @property
     def publish_scheduled(self) -> str:
         return f"{self.prefix}publish:scheduled"
 
     @property
-    def publish_lock(self) -> str:
-        return f"{self.prefix}publish:lock"
-
-    @property
     def publish_runs(self) -> str:
         return f"{self.prefix}publish:runs"
-
-    @property
-    def feeds_rendering(self) -> str:
-        return f"{self.prefix}feeds:rendering"
 
     # Webhooks: everything under {prefix}wh:
 

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from celery import Task, shared_task
 import worker.failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
+from feeds import feed_store
 from feeds.publish import Publisher
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequest
@@ -91,28 +91,23 @@ def schedule_dispatch() -> None:
 @shared_task(name="syndicate.publish_feeds")
 def publish_feeds() -> list[str]:
     """Render every dirty feed once (runs on the publish queue; one run at a time)."""
-    token = uuid.uuid4().hex
-    return _patiently(lambda: _publish_dirty_feeds(token))
+    return _patiently(_publish_dirty_feeds)
 
 
-def _publish_dirty_feeds(token: str) -> list[str]:
+def _publish_dirty_feeds() -> list[str]:
     store = _store()
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
-    lock_seconds = _settings().task_time_limit + 10
-    taken = store.client.set(store.keys.publish_lock, token, nx=True, ex=lock_seconds)
-    # Already ours when Redis failed mid-run and the run is being repeated.
-    if not taken and store.client.get(store.keys.publish_lock) != token.encode():
-        # Another run is rendering (two renders of one feed at once could store the
-        # older document last): publish again shortly instead.
-        schedule_publish()
-        return []
     publisher = Publisher(store, _settings())
     started = time.time()
-    try:
+    # One run at a time (two renders of one feed at once could store the older document
+    # last). The lock is PostgreSQL's, held by this run's session: it cannot be lost
+    # with Redis, and a run that dies releases it with its connection.
+    with feed_store.publish_lock(store.db) as taken:
+        if not taken:
+            schedule_publish()  # another run is rendering: publish again shortly
+            return []
         rendered = publisher.publish_dirty()
-    finally:
-        _release(store, store.keys.publish_lock, token)
     finished = time.time()
     _note_publish_run(store, started, finished, len(rendered))
     if rendered:
@@ -123,14 +118,6 @@ def _publish_dirty_feeds(token: str) -> list[str]:
             for callback in hub.subscribers(path):
                 websub_deliver.delay(path, callback)
     return rendered
-
-
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
-
-
-def _release(store: Store, key: str, token: str) -> None:
-    """Release a lock only if it is still ours (it may have expired and been taken)."""
-    store.client.eval(_RELEASE, 1, key, token)
 
 
 def _note_publish_run(store: Store, started: float, finished: float, feeds: int) -> None:

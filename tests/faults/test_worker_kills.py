@@ -186,4 +186,4 @@ def settled(store: Store) -> bool:
     keys = store.keys
     if store.unfinished() or feed_store.dirty_count(store.db):
         return False
-    return not any(store.client.exists(key) for key in (keys.publish_lock, keys.publish_scheduled))
+    return not store.client.exists(keys.publish_scheduled)
