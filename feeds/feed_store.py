@@ -86,6 +86,27 @@ def newest(db: Database, feed: str, limit: int) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def current(db: Database, feed: str, limit: int, first_unarchived: int) -> list[str]:
+    """Ids of the subscription document's entries, newest first: the ``limit`` newest, and
+    every entry not yet on a complete archive page (ordinal >= ``first_unarchived``).
+
+    Usually the same set; they differ when an article enters the feed late with an older
+    published time (a backfill, work re-queued after an outage): it then sits on the page
+    still filling, and without the second rule no document would show it (RFC 5005 wants
+    the subscription document and the archives together to hold every entry).
+    """
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT article_id FROM feed_entries WHERE feed = %(feed)s AND ("
+            " ordinal >= %(first)s OR article_id IN ("
+            "  SELECT article_id FROM feed_entries WHERE feed = %(feed)s"
+            "  ORDER BY published_at DESC, article_id DESC LIMIT %(limit)s))"
+            " ORDER BY published_at DESC, article_id DESC",
+            {"feed": feed, "first": first_unarchived, "limit": limit},
+        ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def page(db: Database, feed: str, first: int, last: int) -> list[str]:
     """Ids of the entries with ordinals in [first, last], newest ordinal first."""
     with db.connection() as conn:

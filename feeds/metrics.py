@@ -157,10 +157,12 @@ class SyndicateCollector(Collector):
             gauges |= {
                 "syndicate_articles_stored": ("Live articles in the store", counts["stored"]),
                 "syndicate_articles_failed": (
-                    "Failed submissions kept for inspection", counts["failed"]
+                    "Failed submissions kept for inspection",
+                    counts["failed"],
                 ),
                 "syndicate_websub_subscribers": (
-                    "WebSub subscriptions", counts["websub_subscribers"]
+                    "WebSub subscriptions",
+                    counts["websub_subscribers"],
                 ),
             }
         for name, (documentation, value) in gauges.items():

@@ -11,8 +11,10 @@ Archives (RFC 5005): every article gets an ordinal when it first enters a feed;
 archive page k holds ordinals [k*N, (k+1)*N) once all of them are handed out, at
 ``<feed folder>/archive/<k>/{atom.xml,rss.xml,feed.json}``. Pages never shift
 (an article that leaves frees its slot), so a page changes only when one of its
-own entries is edited or deleted. The subscription document links to the newest
-page (``prev-archive``), each page to its neighbours and to ``current``.
+own entries is edited or deleted. The subscription document holds the newest N
+entries and every entry of the page still filling (so the documents together always
+hold every entry, even when an article enters late with an older date); it links to
+the newest page (``prev-archive``), each page to its neighbours and to ``current``.
 
 Each document is stored once in PostgreSQL (``feed_documents``, gzip-compressed, for
 the HTTP server) with a strong ETag (a hash of the bytes) and Last-Modified (the
@@ -125,7 +127,7 @@ class Publisher:
         spec = self._spec(feed, state.name)
         size = self.settings.feed_entries
         complete = state.ordinals_issued // size
-        newest = self._articles(feed_store.newest(self.store.db, feed, size))
+        newest = self._articles(feed_store.current(self.store.db, feed, size, complete * size))
         if complete:
             spec = replace(spec, prev_archive_url=self._archive_folder(feed, complete - 1))
         self._render(feed_folder(feed), spec, newest)

@@ -12,10 +12,12 @@ import time
 import uuid
 from pathlib import Path
 
+import feedparser
 import psycopg
 import pytest
 
 from config.settings import Settings
+from feeds.publish import Publisher
 from tests.integration.conftest import ROOT
 from tests.postgres import ScratchDatabases, database_url_named
 from worker.core.pipeline import parse_article
@@ -217,3 +219,34 @@ def test_raw_inputs_are_kept_for_the_retention_period_and_failed_ones_until_hand
     assert raw_of(recent.id) is not None  # within retention
     record = store.article(f"kept-{tag}")
     assert record is not None and record.version == 1  # the article itself is kept
+
+
+def test_an_article_entering_late_with_an_old_date_is_in_the_current_document(
+    store: Store, tmp_path: Path
+) -> None:
+    """Archives hold complete pages only; the page still filling is in the current feed."""
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings.from_env({
+        "SYNDICATE_FEED_ENTRIES": "2", "SYNDICATE_PUBLIC_DIR": str(tmp_path),
+        "DATABASE_URL": store.db.url,
+    })  # fmt: skip
+    dates = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "1999-01-01"]
+    for index, date in enumerate(dates):
+        raw = (f"Late Entry {tag} {index}\nA description.\nTags: late-{tag}\n"
+               f"Published: {date}T00:00:00Z\nPart\nWords.\n").encode()  # fmt: skip
+        submission = store.accept(kind="upsert", article_id=f"late-{tag}-{index}",
+                                  received_at=time.time(), raw=raw)  # fmt: skip
+        process_submission(store, submission.id, settings.core, now=time.time())
+    publisher = Publisher(store, settings)
+    assert publisher.publish_feed(f"tag:late-{tag}")
+    current = publisher.read(f"tags/late-{tag}/atom.xml", body="body")
+    assert current is not None
+    titles = [entry.title for entry in feedparser.parse(current[1]).entries]
+    # The two newest, and the old one that sits alone on the page still filling.
+    assert titles == [f"Late Entry {tag} 3", f"Late Entry {tag} 2", f"Late Entry {tag} 4"]
+    archived = set()
+    for page in (0, 1):
+        document = publisher.read(f"tags/late-{tag}/archive/{page}/atom.xml", body="body")
+        assert document is not None
+        archived |= {entry.title for entry in feedparser.parse(document[1]).entries}
+    assert archived | set(titles) == {f"Late Entry {tag} {index}" for index in range(5)}
