@@ -1,5 +1,6 @@
-"""What the ``syndicate`` commands that talk to Redis share: errors are one line on stderr
-with exit code 2, the embedded Redis must answer before anything else is tried, ``--since``
+"""What the ``syndicate`` commands that talk to the stores share: errors are one line on
+stderr with exit code 2, the embedded servers must answer before anything else is tried,
+``--since``
 takes a time or a duration ago, and ``--json`` prints indented JSON.
 
 Light on purpose (no Redis, no Celery at import time): :mod:`worker.cli` imports the
@@ -25,9 +26,17 @@ def fail(message: str) -> NoReturn:
 
 
 def require_redis(settings: Settings) -> None:
-    """Fail unless the embedded Redis answers (with ``REDIS_URL`` set, nothing is checked)."""
+    """Fail unless the embedded PostgreSQL and Redis answer (servers given by
+    ``DATABASE_URL`` / ``REDIS_URL`` are not checked here)."""
     from worker.connection import embedded_for  # noqa: PLC0415 - imports redis
+    from worker.database.connect import embedded_database_for  # noqa: PLC0415
 
+    database = embedded_database_for(settings)
+    if database is not None and not database.ping(database="syndicate"):
+        fail(
+            f"no PostgreSQL answers at {database.root}; "
+            "start `syndicate up` first, or set DATABASE_URL"
+        )
     embedded = embedded_for(settings)
     if embedded is not None and not embedded.ping():
         fail(

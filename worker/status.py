@@ -41,6 +41,7 @@ def gather(client: redis.Redis, store: Store, *, now: float | None = None,
     workers = _workers(client, keys, now, queues, limits)
     return {
         "at": now,
+        "postgres": store.database_info(),
         "redis": _redis(client),
         "queues": queues,
         "workers": workers,
@@ -212,8 +213,10 @@ def _age(seconds: float | None) -> str:
 
 def render(status: dict[str, Any]) -> str:
     """The one-screen text form."""
-    r = status["redis"]
+    r, pg = status["redis"], status["postgres"]
     lines = [
+        f"PostgreSQL {pg['version']}  database {pg['size']}  "
+        f"schema {'current' if pg['schema_current'] else 'OUT OF DATE'}",
         f"Redis {r['version']}  memory {r['used_memory']}  "
         f"aof {'on' if r['aof'] else 'OFF'} ({r['aof_last_write'] or '-'})  "
         f"policy {r['maxmemory_policy']}  clients {r['clients']}",

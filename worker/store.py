@@ -292,6 +292,20 @@ class Store:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def database_info(self) -> dict[str, Any]:
+        """Server version, database size and whether every migration is applied."""
+        from worker.database.migrate import migrations  # noqa: PLC0415 - reads files
+
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT current_setting('server_version'), "
+                "pg_size_pretty(pg_database_size(current_database())), "
+                "(SELECT count(*) FROM schema_migrations)"
+            ).fetchone()
+        assert row is not None
+        version, size, applied = row
+        return {"version": version, "size": size, "schema_current": applied == len(migrations())}
+
     def counts(self) -> dict[str, Any]:
         """The record's sizes for status and metrics, in one round trip."""
         with self.db.connection() as conn:

@@ -86,6 +86,7 @@ def test_status_and_metrics_after_ingesting_and_delivering(
         assert status["deliveries"]["counters"]["attempts_delivered"] >= 1
         assert status["throughput_last_minute"] >= 0
         assert status["redis"]["version"]
+        assert status["postgres"]["version"] and status["postgres"]["schema_current"] is True
         print(f"syndicate status --json took {elapsed:.2f}s including interpreter start")
 
         text = api.get("/metrics").text
@@ -98,6 +99,8 @@ def test_status_and_metrics_after_ingesting_and_delivering(
             found[("syndicate_task_queue_wait_seconds_count", (("task", "syndicate.ingest"),))] >= 1
         )
         assert found[("syndicate_articles_total", (("outcome", "published"),))] >= 1
+        assert found[("syndicate_postgres_up", ())] == 1
+        assert found[("syndicate_articles_stored", ())] >= 1
         assert found[("syndicate_articles_total", (("outcome", "failed"),))] >= 1
         assert found[("syndicate_articles_failed", ())] >= 1
         assert found[("syndicate_webhook_attempts_total", (("outcome", "failed"),))] >= 3
