@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from config.settings import Settings
-from tests.integration.conftest import ROOT, WorkerProcess, wait_until
+from tests.integration.conftest import ROOT, BeatProcess, WorkerProcess, wait_until
 from tests.postgres import ScratchDatabases
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
@@ -113,6 +113,48 @@ def test_a_sigkilled_worker_s_task_completes_exactly_once(
         assert events[item.article_id] == 1
     assert recovered_in < 120
     print(f"recovered {len(every)} articles {recovered_in:.1f}s after the SIGKILL")
+
+
+def test_a_whole_worker_sigkilled_with_production_timeouts_recovers_within_30s(
+    private_redis: EmbeddedRedis, database_url: str, tmp_path: Path
+) -> None:
+    """Production settings (visibility timeout 90 s): the broker alone would hand the
+    killed task back after 90 s; the outbox sweep re-queues it after the ingest lease."""
+    env = {
+        **env_for(private_redis, database_url),
+        "SYNDICATE_VISIBILITY_TIMEOUT": "90", "SYNDICATE_TASK_TIME_LIMIT": "60",
+        "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "5s", "SYNDICATE_WEBHOOK_TIMEOUT": "15s",
+        "SYNDICATE_UNACKED_RESTORE_INTERVAL": "5",
+    }  # fmt: skip
+    for name in ("SYNDICATE_INGEST_LEASE", "SYNDICATE_REQUEUE_INTERVAL"):
+        env.pop(name, None)  # their defaults: 15 s and 5 s
+    submitter = Submitter.from_settings(Settings.from_env(env))
+    store = submitter.store
+    tag = uuid.uuid4().hex[:6]
+    big = submitter.submit(big_article(tag))
+    small = [submitter.submit(small_article(index, tag)) for index in range(10)]
+    beat = BeatProcess(env, tmp_path)
+    first = WorkerProcess(env, queues="ingest")
+    try:
+        wait_until(
+            lambda: _status(store, big.submission_id) == "processing", timeout=60, interval=0.005
+        )
+        first.kill()
+        killed_at = time.monotonic()
+        second = WorkerProcess(env, queues="ingest")
+        try:
+            every = [big, *small]
+            wait_until(
+                lambda: all(_status(store, i.submission_id) == "done" for i in every), timeout=60
+            )
+            recovered_in = time.monotonic() - killed_at
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+        beat.stop()
+    assert recovered_in <= 30, recovered_in
+    print(f"whole worker SIGKILLed (visibility timeout 90 s): recovered {recovered_in:.1f}s later")
 
 
 def test_articles_accepted_before_a_redis_restart_are_all_processed(database_url: str) -> None:
