@@ -82,9 +82,14 @@ def schedule_publish() -> None:
 
 
 def schedule_dispatch() -> None:
-    """Queue one webhook dispatch unless one is queued (or no endpoint exists)."""
+    """Queue one webhook dispatch unless one is queued (or no endpoint exists).
+
+    The Redis flag only coalesces bursts; if it is lost, the beat's next tick
+    dispatches anyway."""
     client, keys = _store().client, _store().keys
-    if client.exists(keys.endpoints) and client.set(keys.dispatch_scheduled, "1", nx=True, ex=30):
+    if _webhooks().store.has_endpoints() and client.set(
+        keys.dispatch_scheduled, "1", nx=True, ex=30
+    ):
         deliver_dispatch.delay()
 
 

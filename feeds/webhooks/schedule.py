@@ -1,0 +1,329 @@
+"""The delivery state machine in SQL: promotion, claims, outcomes, replay and trimming.
+
+Functions over one connection, called by :class:`feeds.webhooks.store.WebhookStore`
+(which documents a message's life). The concurrency rules:
+
+* Promotion fills an endpoint's in-flight slots (``max_in_flight`` minus its leased
+  messages) under a transaction-scoped advisory lock on the endpoint, and counts the
+  slots in a statement run after the lock is taken, so two promoters never both see
+  a slot free. Due messages are taken with ``FOR UPDATE SKIP LOCKED``.
+* Every promotion gives the message a new token; a claim and an outcome are accepted
+  only with the current token (and an outcome only for a queued message), so each
+  promotion is attempted and recorded once.
+* An outcome is one transaction: the message, its attempt, the endpoint's health and
+  the counters. Locks are taken in that order everywhere, so none waits in a cycle.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from feeds.webhooks.records import FINISHED_STATUSES, Attempt, FinishKind, MessageStatus
+from worker.database.connect import Connection
+from worker.store import ts
+
+#: The first key of the advisory locks that let one promoter at a time fill an
+#: endpoint's in-flight slots (the second is a hash of the endpoint id).
+PROMOTE_LOCK = 0x5E4D1CA8
+#: Rows each delivery counter is spread over.
+COUNTER_SHARDS = 16
+
+_FINISH_STATUS: dict[str, MessageStatus] = {
+    "delivered": "delivered", "retry": "scheduled", "dead": "dead",
+    "disable": "held", "hold": "held",
+}  # fmt: skip
+
+# Endpoints with a due message, earliest first, that look like they have a free slot
+# (or are disabled: their due messages are to be held), each taken only if no other
+# promoter holds it; the lock is evaluated on the chosen rows only (LIMIT subquery).
+_LOCK_DUE_ENDPOINTS = """
+SELECT c.id FROM (
+    SELECT e.id FROM webhook_endpoints e
+    CROSS JOIN LATERAL (
+        SELECT m.next_due FROM webhook_messages m
+        WHERE m.endpoint_id = e.id AND m.status = 'scheduled'
+        ORDER BY m.next_due, m.seq LIMIT 1
+    ) first
+    WHERE first.next_due <= %(now)s AND (NOT e.enabled OR e.max_in_flight > (
+        SELECT count(*) FROM webhook_messages q
+        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s))
+    ORDER BY first.next_due, e.id
+    LIMIT %(limit)s
+) c
+WHERE pg_try_advisory_xact_lock(%(lock)s, hashtext(c.id))
+"""
+
+# Run after the endpoints are locked, so the in-flight count is current: only this
+# transaction can add to it until it commits.
+_PROMOTE = """
+WITH slots AS (
+    SELECT e.id, e.max_in_flight - (
+        SELECT count(*) FROM webhook_messages q
+        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s
+    ) AS free
+    FROM webhook_endpoints e WHERE e.id = ANY(%(endpoints)s) AND e.enabled
+), picked AS (
+    SELECT due.id, due.next_due, due.seq FROM slots CROSS JOIN LATERAL (
+        SELECT m.id, m.next_due, m.seq FROM webhook_messages m
+        WHERE m.endpoint_id = slots.id AND m.status = 'scheduled' AND m.next_due <= %(now)s
+        ORDER BY m.next_due, m.seq
+        LIMIT greatest(slots.free, 0)
+        FOR UPDATE SKIP LOCKED
+    ) due
+    ORDER BY due.next_due, due.seq
+    LIMIT %(limit)s
+)
+UPDATE webhook_messages m
+SET status = 'queued', token = m.token + 1, lease_until = %(lease_end)s, claimed_at = NULL,
+    updated_at = %(now)s
+FROM picked WHERE m.id = picked.id
+RETURNING m.id, m.token, picked.next_due, picked.seq
+"""
+
+_HOLD_DUE = """
+UPDATE webhook_messages SET status = 'held', updated_at = %(now)s
+WHERE id IN (
+    SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id
+    WHERE e.id = ANY(%(endpoints)s) AND NOT e.enabled
+      AND m.status = 'scheduled' AND m.next_due <= %(now)s
+    FOR UPDATE OF m SKIP LOCKED
+)
+"""
+
+_FINISH = """
+UPDATE webhook_messages SET
+    status = %(status)s,
+    token = token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
+    next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE next_due END,
+    delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE delivered_at END,
+    dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE dead_at END,
+    attempts = attempts + %(made)s,
+    round_attempts = round_attempts + %(made)s,
+    last_status = CASE WHEN %(made)s = 1 THEN %(code)s ELSE last_status END,
+    last_error = CASE WHEN %(made)s = 1 THEN %(error)s ELSE last_error END,
+    last_attempt_at = CASE WHEN %(made)s = 1 THEN %(now)s ELSE last_attempt_at END
+WHERE id = %(id)s AND token = %(token)s AND status = 'queued'
+RETURNING endpoint_id, attempts
+"""
+
+# The endpoint's health after an attempt, and its disabling; `was.enabled` is read
+# under the row lock, so two disabling attempts at once disable it (and count) once.
+_ENDPOINT_AFTER_ATTEMPT = """
+UPDATE webhook_endpoints e SET
+    failing_since = CASE WHEN %(delivered)s THEN NULL
+                         WHEN %(failed)s THEN coalesce(e.failing_since, %(now)s)
+                         ELSE e.failing_since END,
+    last_success_at = CASE WHEN %(delivered)s THEN %(now)s ELSE e.last_success_at END,
+    last_failure_at = CASE WHEN %(failed)s THEN %(now)s ELSE e.last_failure_at END,
+    enabled = e.enabled AND NOT %(disable)s,
+    disabled_reason = CASE WHEN %(disable)s AND was.enabled THEN %(reason)s
+                           ELSE e.disabled_reason END,
+    disabled_at = CASE WHEN %(disable)s AND was.enabled THEN %(now)s ELSE e.disabled_at END
+FROM (SELECT id, enabled FROM webhook_endpoints WHERE id = %(endpoint)s FOR UPDATE) was
+WHERE e.id = was.id
+RETURNING was.enabled AND %(disable)s
+"""
+
+_INSERT_ATTEMPT = """
+INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
+                              outcome, reason, next_due)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+_REPLAY_ONE = """
+UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+    lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
+WHERE id = %(id)s AND (status IN ('dead', 'held') OR (status = 'delivered' AND %(force)s))
+"""
+
+_REPLAY_MANY = """
+UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+    lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
+WHERE endpoint_id = %(endpoint)s AND status = ANY(%(statuses)s) AND created_at >= %(since)s
+"""
+
+_TRIM_MESSAGES = """
+DELETE FROM webhook_messages WHERE id IN (
+    SELECT id FROM webhook_messages
+    WHERE status = ANY(%(statuses)s) AND updated_at < %(before)s
+    LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+
+_TRIM_PAYLOADS = """
+DELETE FROM webhook_payloads WHERE id IN (
+    SELECT p.id FROM webhook_payloads p
+    WHERE p.created_at < %(before)s
+      AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.payload_id = p.id)
+    LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def ts_or_none(seconds: float | None) -> datetime | None:
+    return None if seconds is None else ts(seconds)
+
+
+def promote(
+    conn: Connection, *, now: float, lease: float, limit: int, endpoint_id: str | None
+) -> list[tuple[str, int]]:
+    """Due messages made queued with a new token and a lease: (id, token) pairs in the
+    order they came due. See :meth:`WebhookStore.promote`."""
+    values: dict[str, object] = {
+        "now": ts(now), "lease_end": ts(now + lease), "limit": limit, "lock": PROMOTE_LOCK,
+    }  # fmt: skip
+    expire_leases(conn, now=now, endpoint_id=endpoint_id)
+    with conn.transaction():
+        if endpoint_id is None:
+            locked = [str(row[0]) for row in conn.execute(_LOCK_DUE_ENDPOINTS, values)]
+        else:
+            # One endpoint (after its attempts): wait for a promoter holding it, so the
+            # slot just freed is filled now rather than at the next tick.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (PROMOTE_LOCK, endpoint_id)
+            )
+            locked = [endpoint_id]
+        if not locked:
+            return []
+        values["endpoints"] = locked
+        conn.execute(_HOLD_DUE, values)
+        promoted = conn.execute(_PROMOTE, values).fetchall()
+    promoted.sort(key=lambda row: (row[2], row[3]))
+    return [(str(row[0]), int(row[1])) for row in promoted]
+
+
+def expire_leases(conn: Connection, *, now: float, endpoint_id: str | None) -> int:
+    """Queued messages whose lease ran out (their task was lost) are due again."""
+    return max(
+        conn.execute(
+            "UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, "
+            "claimed_at = NULL, updated_at = %(now)s WHERE status = 'queued' "
+            "AND lease_until <= %(now)s "
+            "AND (%(endpoint)s::text IS NULL OR endpoint_id = %(endpoint)s)",
+            {"now": ts(now), "endpoint": endpoint_id},
+        ).rowcount,
+        0,
+    )
+
+
+def claim(conn: Connection, message_id: str, token: int, *, now: float, guard: float) -> bool:
+    """Take the attempt of a promoted message (see :meth:`WebhookStore.claim`)."""
+    row = conn.execute(
+        "UPDATE webhook_messages SET claimed_at = %s WHERE id = %s AND token = %s "
+        "AND status = 'queued' AND (claimed_at IS NULL OR claimed_at <= %s) RETURNING 1",
+        (ts(now), message_id, token, ts(now - guard)),
+    ).fetchone()
+    return row is not None
+
+
+def finish(
+    conn: Connection,
+    message_id: str,
+    token: int,
+    kind: FinishKind,
+    *,
+    now: float,
+    attempt: Attempt | None,
+    next_due: float,
+    reason: str,
+    status: int | None,
+) -> int:
+    """Record an outcome (see :meth:`WebhookStore.finish`): 0 stale, 1 recorded, 2 the
+    endpoint was disabled by it."""
+    made = attempt is not None
+    at = ts(now)
+    with conn.transaction():
+        row = conn.execute(
+            _FINISH,
+            {"id": message_id, "token": token, "status": _FINISH_STATUS[kind], "now": at,
+             "retry": kind == "retry", "next_due": ts(next_due),
+             "delivered": kind == "delivered", "dead": kind == "dead", "made": int(made),
+             "code": status, "error": reason or None},
+        ).fetchone()  # fmt: skip
+        if row is None:
+            return 0
+        endpoint_id, number = str(row[0]), int(row[1])
+        counts: dict[str, int] = {}
+        if attempt is not None:
+            conn.execute(
+                _INSERT_ATTEMPT,
+                (message_id, number, ts(attempt.at), attempt.status, attempt.latency_ms,
+                 clean(attempt.response), clean(attempt.error), attempt.outcome,
+                 attempt.reason, ts_or_none(attempt.next_due)),
+            )  # fmt: skip
+            counts["attempts_delivered" if kind == "delivered" else "attempts_failed"] = 1
+        if kind == "dead":
+            counts["dead_letters"] = 1
+        disabled = False
+        if made or kind == "disable":
+            changed = conn.execute(
+                _ENDPOINT_AFTER_ATTEMPT,
+                {"endpoint": endpoint_id, "now": at, "reason": reason,
+                 "delivered": made and kind == "delivered",
+                 "failed": made and kind != "delivered", "disable": kind == "disable"},
+            ).fetchone()  # fmt: skip
+            disabled = bool(changed and changed[0])
+        if disabled:
+            counts["endpoints_disabled"] = 1
+        count(conn, counts)
+    return 2 if disabled else 1
+
+
+def replay(conn: Connection, message_id: str, *, now: float, force: bool) -> int:
+    """-1 unknown, 0 already pending, 1 rescheduled, 2 delivered (and not forced)."""
+    done = conn.execute(_REPLAY_ONE, {"id": message_id, "now": ts(now), "force": force}).rowcount
+    if done:
+        return 1
+    row = conn.execute("SELECT status FROM webhook_messages WHERE id = %s", (message_id,))
+    found = row.fetchone()
+    if found is None:
+        return -1
+    return 2 if found[0] == "delivered" else 0
+
+
+def replay_many(
+    conn: Connection, endpoint_id: str, statuses: Sequence[str], *, since: float | None,
+    now: float,
+) -> int:  # fmt: skip
+    """Reschedule an endpoint's messages in some statuses (created since a time). Their
+    next attempts follow the order they were made in: promotion breaks ties of
+    ``next_due`` by ``seq``."""
+    values = {"endpoint": endpoint_id, "statuses": list(statuses), "now": ts(now),
+              "since": ts(since if since is not None else 0.0)}  # fmt: skip
+    return max(conn.execute(_REPLAY_MANY, values).rowcount, 0)
+
+
+def trim(conn: Connection, *, older_than: float, batch: int) -> int:
+    """Delete finished messages (their attempts go with them) last changed before a time,
+    a batch per statement, then the payloads no message uses any more."""
+    values = {"statuses": list(FINISHED_STATUSES), "before": ts(older_than), "batch": batch}
+    removed = 0
+    while True:
+        deleted = max(conn.execute(_TRIM_MESSAGES, values).rowcount, 0)
+        removed += deleted
+        if deleted < batch:
+            break
+    while conn.execute(_TRIM_PAYLOADS, values).rowcount >= batch:
+        pass
+    return removed
+
+
+def count(conn: Connection, counts: Mapping[str, int]) -> None:
+    """Add to counters, on one random shard each (rows in name order: no deadlock)."""
+    if not counts:
+        return
+    names = sorted(counts)
+    shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 - spreading writes, not security
+    conn.execute(
+        "INSERT INTO webhook_counters (name, shard, value) "
+        "SELECT name, %s, value FROM unnest(%s::text[], %s::bigint[]) AS c(name, value) "
+        "ON CONFLICT (name, shard) DO UPDATE SET value = webhook_counters.value + EXCLUDED.value",
+        (shard, names, [counts[name] for name in names]),
+    )
+
+
+def clean(text: str | None) -> str | None:
+    """Text PostgreSQL can store: NUL characters (a response may hold any) replaced."""
+    return None if text is None else text.replace("\x00", "\ufffd")
