@@ -13,17 +13,21 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from feeds.metrics import CONTENT_TYPE, render_metrics
+from worker.database.connect import Database
 from worker.keys import Keys
 from worker.status import QUEUES, live_consumers
 
 
-def install_ops_routes(app: FastAPI, client: redis.Redis, keys: Keys | None = None) -> None:
+def install_ops_routes(
+    app: FastAPI, client: redis.Redis, keys: Keys | None = None, database: Database | None = None
+) -> None:
     keys = keys or Keys()
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        """Prometheus exposition format; figures shared by every worker, read from Redis."""
-        return Response(render_metrics(client), media_type=CONTENT_TYPE)
+        """Prometheus exposition format; figures shared by every worker, read from Redis
+        (and webhook delivery figures from PostgreSQL)."""
+        return Response(render_metrics(client, database), media_type=CONTENT_TYPE)
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:

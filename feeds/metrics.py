@@ -1,12 +1,15 @@
-"""``GET /metrics``: Prometheus metrics computed from Redis at scrape time.
+"""``GET /metrics``: Prometheus metrics computed from Redis and PostgreSQL at scrape time.
 
 The workers record histograms and counters in Redis (:mod:`worker.telemetry`), so any
 API process reports the same figures for every worker on every host; gauges (queue
-lengths, dead letters, ...) are read live. Nothing is kept in the API process.
+lengths, ...) are read live. Webhook delivery counters and gauges (dead letters,
+scheduled messages, endpoints by state) are read from PostgreSQL, where delivery
+records its outcomes. Nothing is kept in the API process.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -20,10 +23,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from feeds.webhooks.store import WebhookStore
+from worker.database.connect import DATABASE_TROUBLE, Database
 from worker.keys import Keys
-from worker.status import endpoint_states, live_consumers, queue_states
+from worker.status import live_consumers, queue_states
 from worker.store import as_text
 from worker.telemetry import BUCKETS
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -38,9 +45,12 @@ _HISTOGRAMS = {
 class SyndicateCollector(Collector):
     """Reads every figure from Redis when Prometheus scrapes."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: Keys | None = None, database: Database | None = None
+    ) -> None:
         self.client = client
         self.keys = keys or Keys()
+        self.database = database
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("syndicate_redis_up", "Whether Redis answered this scrape")
@@ -113,8 +123,18 @@ class SyndicateCollector(Collector):
         return family
 
     def _delivery_metrics(self) -> Iterator[Metric]:
-        keys = self.keys
-        stats = {as_text(k): int(v) for k, v in self.client.hgetall(keys.delivery_stats).items()}
+        """Webhook figures from PostgreSQL (none without a database, or while it is down)."""
+        if self.database is None:
+            return
+        store = WebhookStore(self.database)
+        try:
+            with self.database.connection() as conn:
+                stats = store.counters(conn=conn)
+                states = store.endpoint_states(conn=conn)
+                sizes = store.schedule_sizes(now=time.time(), conn=conn)
+        except DATABASE_TROUBLE as error:
+            log.warning("metrics: webhook figures left out, PostgreSQL unavailable: %s", error)
+            return
         attempts = CounterMetricFamily(
             "syndicate_webhook_attempts", "Webhook delivery attempts by outcome", labels=["outcome"]
         )
@@ -128,24 +148,27 @@ class SyndicateCollector(Collector):
         endpoints = GaugeMetricFamily(
             "syndicate_webhook_endpoints", "Webhook endpoints by state", labels=["state"]
         )
-        for state, count in endpoint_states(self.client, keys).items():
+        for state, count in states.items():
             endpoints.add_metric([state], count)
         yield endpoints
+        yield GaugeMetricFamily(
+            "syndicate_webhook_dead_letters", "Dead-lettered webhook messages", value=sizes["dead"]
+        )
+        yield GaugeMetricFamily(
+            "syndicate_webhook_scheduled", "Webhook messages waiting for an attempt",
+            value=sizes["scheduled"],
+        )  # fmt: skip
 
     def _store_gauges(self) -> Iterator[Metric]:
         keys = self.keys
         websub = list(self.client.scan_iter(match=keys.websub_subscribers("*"), count=500))
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.zcard(keys.dead)
-            pipe.zcard(keys.due)
             pipe.zcard(keys.articles)
             pipe.zcard(keys.failed)
             for key in websub:
                 pipe.hlen(key)
-            dead, due, stored, failed, *subscribers = pipe.execute()
+            stored, failed, *subscribers = pipe.execute()
         gauges = {
-            "syndicate_webhook_dead_letters": ("Dead-lettered webhook messages", dead),
-            "syndicate_webhook_scheduled": ("Webhook messages waiting for an attempt", due),
             "syndicate_articles_stored": ("Live articles in the store", stored),
             "syndicate_articles_failed": ("Failed submissions kept for inspection", failed),
             "syndicate_websub_subscribers": ("WebSub subscriptions", sum(subscribers)),
@@ -154,8 +177,8 @@ class SyndicateCollector(Collector):
             yield GaugeMetricFamily(name, documentation, value=value)
 
 
-def render_metrics(client: redis.Redis) -> bytes:
+def render_metrics(client: redis.Redis, database: Database | None = None) -> bytes:
     """The exposition text for one scrape."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SyndicateCollector(client))
+    registry.register(SyndicateCollector(client, database=database))
     return generate_latest(registry)

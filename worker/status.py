@@ -1,6 +1,8 @@
-"""`syndicate status`: the whole system on one screen, read from Redis in a few round trips.
+"""`syndicate status`: the whole system on one screen, read in a few round trips.
 
 :func:`gather` returns plain data (the ``--json`` output); :func:`render` prints it.
+Queues, workers and telemetry come from Redis; webhook deliveries from PostgreSQL
+(given a database; without one the deliveries part is None).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 import redis
 
 from config.celery_app import CPU_QUEUES, IO_QUEUES
+from feeds.webhooks.store import WebhookStore
+from worker.database.connect import Database
 from worker.keys import Keys
 from worker.store import as_text
 from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
@@ -30,7 +34,8 @@ class Thresholds:
 
 
 def gather(client: redis.Redis, keys: Keys | None = None, *, now: float | None = None,
-           thresholds: Thresholds | None = None) -> dict[str, Any]:  # fmt: skip
+           thresholds: Thresholds | None = None,
+           database: Database | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything `syndicate status` shows, as JSON-ready data."""
     keys = keys or Keys()
     now = time.time() if now is None else now
@@ -45,7 +50,7 @@ def gather(client: redis.Redis, keys: Keys | None = None, *, now: float | None =
         "throughput_last_minute": _throughput(client, keys, now),
         "articles": _articles(client, keys),
         "feeds": _feeds(client, keys),
-        "deliveries": _deliveries(client, keys, now),
+        "deliveries": _deliveries(database, now) if database is not None else None,
         "problems": _problems(queues, workers),
     }
 
@@ -159,34 +164,25 @@ def live_consumers(client: redis.Redis, keys: Keys, now: float) -> dict[str, int
     return consumers
 
 
-def endpoint_states(client: redis.Redis, keys: Keys) -> dict[str, int]:
+def endpoint_states(database: Database) -> dict[str, int]:
     """Webhook endpoints by state: disabled, failing (enabled, but failing), healthy."""
-    endpoint_ids = [as_text(e) for e in client.zrange(keys.endpoints, 0, -1)]
-    with client.pipeline(transaction=False) as pipe:
-        for endpoint_id in endpoint_ids:
-            pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
-        states = pipe.execute()
-    disabled = sum(1 for enabled, _ in states if enabled != b"1")
-    failing = sum(1 for enabled, since in states if enabled == b"1" and since)
-    return {"disabled": disabled, "failing": failing, "healthy": len(states) - disabled - failing}
+    return WebhookStore(database).endpoint_states()
 
 
-def _deliveries(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
-    endpoints = endpoint_states(client, keys)
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zcard(keys.due)
-        pipe.zcount(keys.due, "-inf", repr(now))
-        pipe.zcard(keys.dead)
-        pipe.hgetall(keys.delivery_stats)
-        scheduled, due_now, dead, stats = pipe.execute()
+def _deliveries(database: Database, now: float) -> dict[str, Any]:
+    store = WebhookStore(database)
+    with database.connection() as conn:
+        endpoints = store.endpoint_states(conn=conn)
+        sizes = store.schedule_sizes(now=now, conn=conn)
+        counters = store.counters(conn=conn)
     return {
         "endpoints": sum(endpoints.values()),
         "disabled": endpoints["disabled"],
         "failing": endpoints["failing"],
-        "scheduled": scheduled,
-        "due_now": due_now,
-        "dead_letters": dead,
-        "counters": {as_text(k): int(v) for k, v in stats.items()},
+        "scheduled": sizes["scheduled"],
+        "due_now": sizes["due_now"],
+        "dead_letters": sizes["dead"],
+        "counters": counters,
     }
 
 
@@ -245,8 +241,10 @@ def render(status: dict[str, Any]) -> str:
         f"articles    {a['stored']} stored, {a['pending']} pending, {a['failed']} failed",
         f"feeds       {f['feeds']} feeds, main has {f['main_entries']} entries, "
         f"last modified {f['main_last_modified'] or '-'}, {f['dirty']} waiting to render",
-        f"deliveries  {d['endpoints']} endpoints ({d['failing']} failing, {d['disabled']} "
-        f"disabled), {d['scheduled']} scheduled ({d['due_now']} due), "
+        "deliveries  -"
+        if d is None
+        else f"deliveries  {d['endpoints']} endpoints ({d['failing']} failing, "
+        f"{d['disabled']} disabled), {d['scheduled']} scheduled ({d['due_now']} due), "
         f"{d['dead_letters']} dead letters",
     ]
     problems = status["problems"]

@@ -11,6 +11,7 @@ import redis
 from config.settings import Settings
 from worker.cli_common import require_redis
 from worker.connection import redis_client
+from worker.database.connect import DATABASE_TROUBLE, Database
 from worker.status import gather, render
 
 
@@ -18,11 +19,15 @@ def run_status(settings: Settings, *, as_json: bool, watch: float | None) -> int
     """Exit code 0 when no problem is found, 1 when there are problems, 2 without Redis."""
     require_redis(settings)
     client = redis_client(settings, socket_timeout=5)
+    database = Database.from_settings(settings, max_size=1, timeout=5)
     while True:
         try:
-            status = gather(client)
+            status = gather(client, database=database)
         except redis.RedisError as error:
             click.echo(f"syndicate: error: cannot read Redis: {error}", err=True)
+            return 2
+        except DATABASE_TROUBLE as error:
+            click.echo(f"syndicate: error: cannot read PostgreSQL: {error}", err=True)
             return 2
         if as_json:
             click.echo(json.dumps(status, indent=None if watch else 2))
