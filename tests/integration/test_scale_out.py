@@ -1,7 +1,7 @@
 """Several real workers, beats and API processes on one Redis: the races stay closed.
 
-Each test runs on a Redis database of its own (the session's workers never see it) and
-starts exactly the processes it needs.
+Each test runs on a Redis database and a PostgreSQL database of its own (the session's
+workers never see them) and starts exactly the processes it needs.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
+from tests.postgres import ScratchDatabases
+from worker.database.connect import Database
 from worker.store import Store
 from worker.submit import Submitter
 
@@ -65,16 +67,23 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(redis_service: RedisService, tmp_path: Path) -> Iterator[Cluster]:
-    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 12))
+def cluster(
+    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+) -> Iterator[Cluster]:
+    env = service_env(
+        redis_service,
+        REDIS_URL=other_db(redis_service.url, 12),
+        DATABASE_URL=databases.create("cluster"),
+    )
     settings = Settings.from_env(env)
-    store = Store(redis.Redis.from_url(settings.redis_url or ""))
+    store = Store(Database(env["DATABASE_URL"]), redis.Redis.from_url(settings.redis_url or ""))
     store.client.flushdb()
     running = Cluster(env, settings, store, tmp_path)
     yield running
     for process in running.processes:
         process.stop()
     store.client.flushdb()
+    store.db.close()
 
 
 def events_of(client: redis.Redis, article_id: str) -> list[dict[str, str]]:
