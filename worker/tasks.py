@@ -224,8 +224,9 @@ def deliver(attempts: list[list[Any]]) -> list[str]:
     """
     webhooks = _webhooks()
     reports = _patiently(lambda: webhooks.attempt_many([(str(m), int(t)) for m, t in attempts]))
-    for endpoint_id in dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id):
-        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoint_id)))
+    endpoints = list(dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id))
+    if endpoints:
+        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoints=endpoints)))
     return [report.outcome for report in reports]
 
 

@@ -16,7 +16,8 @@ from typing import Any, Literal
 MessageStatus = Literal["scheduled", "queued", "delivered", "dead", "held"]
 FinishKind = Literal["delivered", "retry", "dead", "disable", "hold"]
 PENDING_STATUSES = ("scheduled", "queued")
-#: Statuses a message stays in until an operator (or an enabled endpoint) replays it.
+#: Statuses a message stays in until an operator (or an enabled endpoint) replays it;
+#: retention trims them.
 FINISHED_STATUSES = ("delivered", "dead", "held")
 RESPONSE_KEEP_BYTES = 2048
 

@@ -20,7 +20,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from feeds.webhooks.records import FINISHED_STATUSES, Attempt, FinishKind, MessageStatus
+from feeds.webhooks.records import Attempt, FinishKind, MessageStatus
 from worker.database.connect import Connection
 from worker.store import ts
 
@@ -82,6 +82,33 @@ FROM picked WHERE m.id = picked.id
 RETURNING m.id, m.token, picked.next_due, picked.seq
 """
 
+# Which of some endpoints may have something to promote (their expired leases made due
+# first): a due message, and a free slot or the endpoint disabled (to hold them).
+_ENDPOINTS_WITH_WORK = """
+WITH expired AS (
+    UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, claimed_at = NULL,
+        updated_at = %(now)s
+    WHERE endpoint_id = ANY(%(endpoints)s) AND status = 'queued' AND lease_until <= %(now)s
+    RETURNING endpoint_id
+)
+SELECT e.id FROM webhook_endpoints e
+WHERE e.id = ANY(%(endpoints)s)
+  AND (e.id IN (SELECT endpoint_id FROM expired) OR EXISTS (
+       SELECT 1 FROM webhook_messages m WHERE m.endpoint_id = e.id
+       AND m.status = 'scheduled' AND m.next_due <= %(now)s))
+  AND (NOT e.enabled OR e.max_in_flight > (
+       SELECT count(*) FROM webhook_messages q WHERE q.endpoint_id = e.id
+       AND q.status = 'queued' AND q.lease_until > %(now)s))
+"""
+
+# Waits for the given endpoints' locks, in the order of the lock keys: two callers never
+# wait for each other in a cycle (the promoter of all endpoints only tries).
+_LOCK_ENDPOINTS = """
+SELECT pg_advisory_xact_lock(%(lock)s, k.key)
+FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest(%(endpoints)s::text[]) AS id
+      ORDER BY key) k
+"""
+
 _HOLD_DUE = """
 UPDATE webhook_messages SET status = 'held', updated_at = %(now)s
 WHERE id IN (
@@ -92,44 +119,60 @@ WHERE id IN (
 )
 """
 
+# An outcome in one statement: the message (only with the current token), its attempt,
+# the endpoint's health and disabling, and the counters. `was` reads the endpoint under
+# its row lock, so two disabling attempts at once disable it (and count) once.
 _FINISH = """
-UPDATE webhook_messages SET
-    status = %(status)s,
-    token = token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
-    next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE next_due END,
-    delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE delivered_at END,
-    dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE dead_at END,
-    attempts = attempts + %(made)s,
-    round_attempts = round_attempts + %(made)s,
-    last_status = CASE WHEN %(made)s = 1 THEN %(code)s ELSE last_status END,
-    last_error = CASE WHEN %(made)s = 1 THEN %(error)s ELSE last_error END,
-    last_attempt_at = CASE WHEN %(made)s = 1 THEN %(now)s ELSE last_attempt_at END
-WHERE id = %(id)s AND token = %(token)s AND status = 'queued'
-RETURNING endpoint_id, attempts
-"""
-
-# The endpoint's health after an attempt, and its disabling; `was.enabled` is read
-# under the row lock, so two disabling attempts at once disable it (and count) once.
-_ENDPOINT_AFTER_ATTEMPT = """
-UPDATE webhook_endpoints e SET
-    failing_since = CASE WHEN %(delivered)s THEN NULL
-                         WHEN %(failed)s THEN coalesce(e.failing_since, %(now)s)
-                         ELSE e.failing_since END,
-    last_success_at = CASE WHEN %(delivered)s THEN %(now)s ELSE e.last_success_at END,
-    last_failure_at = CASE WHEN %(failed)s THEN %(now)s ELSE e.last_failure_at END,
-    enabled = e.enabled AND NOT %(disable)s,
-    disabled_reason = CASE WHEN %(disable)s AND was.enabled THEN %(reason)s
-                           ELSE e.disabled_reason END,
-    disabled_at = CASE WHEN %(disable)s AND was.enabled THEN %(now)s ELSE e.disabled_at END
-FROM (SELECT id, enabled FROM webhook_endpoints WHERE id = %(endpoint)s FOR UPDATE) was
-WHERE e.id = was.id
-RETURNING was.enabled AND %(disable)s
-"""
-
-_INSERT_ATTEMPT = """
-INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
-                              outcome, reason, next_due)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+WITH m AS (
+    UPDATE webhook_messages SET
+        status = %(status)s,
+        token = token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
+        next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE next_due END,
+        delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE delivered_at END,
+        dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE dead_at END,
+        attempts = attempts + %(made_count)s,
+        round_attempts = round_attempts + %(made_count)s,
+        last_status = CASE WHEN %(made)s THEN %(code)s::integer ELSE last_status END,
+        last_error = CASE WHEN %(made)s THEN %(error)s::text ELSE last_error END,
+        last_attempt_at = CASE WHEN %(made)s THEN %(now)s ELSE last_attempt_at END
+    WHERE id = %(id)s AND token = %(token)s AND status = 'queued'
+    RETURNING id, endpoint_id, attempts
+), logged AS (
+    INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
+                                  outcome, reason, next_due)
+    SELECT m.id, m.attempts, %(a_at)s::timestamptz, %(a_status)s::integer,
+           %(a_latency)s::double precision, %(a_response)s::text, %(a_error)s::text,
+           %(a_outcome)s::text, %(a_reason)s::text, %(a_next_due)s::timestamptz
+    FROM m WHERE %(made)s
+), was AS (
+    SELECT e.id, e.enabled FROM webhook_endpoints e
+    WHERE e.id = (SELECT endpoint_id FROM m) AND (%(made)s OR %(disable)s)
+    FOR UPDATE
+), health AS (
+    UPDATE webhook_endpoints e SET
+        failing_since = CASE WHEN %(delivered)s AND %(made)s THEN NULL
+                             WHEN %(failed)s THEN coalesce(e.failing_since, %(now)s)
+                             ELSE e.failing_since END,
+        last_success_at = CASE WHEN %(delivered)s AND %(made)s THEN %(now)s
+                               ELSE e.last_success_at END,
+        last_failure_at = CASE WHEN %(failed)s THEN %(now)s ELSE e.last_failure_at END,
+        enabled = e.enabled AND NOT %(disable)s,
+        disabled_reason = CASE WHEN %(disable)s AND was.enabled THEN %(reason)s::text
+                               ELSE e.disabled_reason END,
+        disabled_at = CASE WHEN %(disable)s AND was.enabled THEN %(now)s
+                           ELSE e.disabled_at END
+    FROM was WHERE e.id = was.id
+    RETURNING was.enabled AND %(disable)s AS disabled
+), counted AS (
+    INSERT INTO webhook_counters (name, shard, value)
+    SELECT c.name, %(shard)s, 1 FROM (
+        SELECT unnest(%(counters)s::text[]) AS name FROM m
+        UNION ALL
+        SELECT 'endpoints_disabled' FROM health WHERE disabled
+    ) c
+    ON CONFLICT (name, shard) DO UPDATE SET value = webhook_counters.value + EXCLUDED.value
+)
+SELECT (SELECT count(*) FROM m), coalesce((SELECT disabled FROM health), false)
 """
 
 _REPLAY_ONE = """
@@ -147,7 +190,7 @@ WHERE endpoint_id = %(endpoint)s AND status = ANY(%(statuses)s) AND created_at >
 _TRIM_MESSAGES = """
 DELETE FROM webhook_messages WHERE id IN (
     SELECT id FROM webhook_messages
-    WHERE status = ANY(%(statuses)s) AND updated_at < %(before)s
+    WHERE status IN ('delivered', 'dead', 'held') AND updated_at < %(before)s
     LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 )
 """
@@ -167,42 +210,52 @@ def ts_or_none(seconds: float | None) -> datetime | None:
 
 
 def promote(
-    conn: Connection, *, now: float, lease: float, limit: int, endpoint_id: str | None
+    conn: Connection,
+    *,
+    now: float,
+    lease: float,
+    limit: int,
+    endpoints: Sequence[str] | None,
 ) -> list[tuple[str, int]]:
     """Due messages made queued with a new token and a lease: (id, token) pairs in the
-    order they came due. See :meth:`WebhookStore.promote`."""
+    order they came due; of every endpoint, or of the given ones. See
+    :meth:`WebhookStore.promote`."""
     values: dict[str, object] = {
         "now": ts(now), "lease_end": ts(now + lease), "limit": limit, "lock": PROMOTE_LOCK,
     }  # fmt: skip
-    expire_leases(conn, now=now, endpoint_id=endpoint_id)
-    with conn.transaction():
-        if endpoint_id is None:
-            locked = [str(row[0]) for row in conn.execute(_LOCK_DUE_ENDPOINTS, values)]
-        else:
-            # One endpoint (after its attempts): wait for a promoter holding it, so the
-            # slot just freed is filled now rather than at the next tick.
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (PROMOTE_LOCK, endpoint_id)
-            )
-            locked = [endpoint_id]
-        if not locked:
+    if endpoints is None:
+        expire_leases(conn, now=now)
+    else:
+        # Most calls (after some endpoints' attempts) find nothing to do: one statement.
+        values["endpoints"] = list(endpoints)
+        busy = [str(row[0]) for row in conn.execute(_ENDPOINTS_WITH_WORK, values)]
+        if not busy:
             return []
-        values["endpoints"] = locked
+        values["endpoints"] = busy
+    with conn.transaction():
+        if endpoints is None:
+            locked = [str(row[0]) for row in conn.execute(_LOCK_DUE_ENDPOINTS, values)]
+            if not locked:
+                return []
+            values["endpoints"] = locked
+        else:
+            # Endpoints whose attempts just ended: wait for a promoter holding them, so
+            # the slots just freed are filled now rather than at the next tick.
+            conn.execute(_LOCK_ENDPOINTS, values)
         conn.execute(_HOLD_DUE, values)
         promoted = conn.execute(_PROMOTE, values).fetchall()
     promoted.sort(key=lambda row: (row[2], row[3]))
     return [(str(row[0]), int(row[1])) for row in promoted]
 
 
-def expire_leases(conn: Connection, *, now: float, endpoint_id: str | None) -> int:
+def expire_leases(conn: Connection, *, now: float) -> int:
     """Queued messages whose lease ran out (their task was lost) are due again."""
     return max(
         conn.execute(
             "UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, "
-            "claimed_at = NULL, updated_at = %(now)s WHERE status = 'queued' "
-            "AND lease_until <= %(now)s "
-            "AND (%(endpoint)s::text IS NULL OR endpoint_id = %(endpoint)s)",
-            {"now": ts(now), "endpoint": endpoint_id},
+            "claimed_at = NULL, updated_at = %(now)s "
+            "WHERE status = 'queued' AND lease_until <= %(now)s",
+            {"now": ts(now)},
         ).rowcount,
         0,
     )
@@ -233,42 +286,29 @@ def finish(
     """Record an outcome (see :meth:`WebhookStore.finish`): 0 stale, 1 recorded, 2 the
     endpoint was disabled by it."""
     made = attempt is not None
-    at = ts(now)
-    with conn.transaction():
-        row = conn.execute(
-            _FINISH,
-            {"id": message_id, "token": token, "status": _FINISH_STATUS[kind], "now": at,
-             "retry": kind == "retry", "next_due": ts(next_due),
-             "delivered": kind == "delivered", "dead": kind == "dead", "made": int(made),
-             "code": status, "error": reason or None},
-        ).fetchone()  # fmt: skip
-        if row is None:
-            return 0
-        endpoint_id, number = str(row[0]), int(row[1])
-        counts: dict[str, int] = {}
-        if attempt is not None:
-            conn.execute(
-                _INSERT_ATTEMPT,
-                (message_id, number, ts(attempt.at), attempt.status, attempt.latency_ms,
-                 clean(attempt.response), clean(attempt.error), attempt.outcome,
-                 attempt.reason, ts_or_none(attempt.next_due)),
-            )  # fmt: skip
-            counts["attempts_delivered" if kind == "delivered" else "attempts_failed"] = 1
-        if kind == "dead":
-            counts["dead_letters"] = 1
-        disabled = False
-        if made or kind == "disable":
-            changed = conn.execute(
-                _ENDPOINT_AFTER_ATTEMPT,
-                {"endpoint": endpoint_id, "now": at, "reason": reason,
-                 "delivered": made and kind == "delivered",
-                 "failed": made and kind != "delivered", "disable": kind == "disable"},
-            ).fetchone()  # fmt: skip
-            disabled = bool(changed and changed[0])
-        if disabled:
-            counts["endpoints_disabled"] = 1
-        count(conn, counts)
-    return 2 if disabled else 1
+    counters = []
+    if made:
+        counters.append("attempts_delivered" if kind == "delivered" else "attempts_failed")
+    if kind == "dead":
+        counters.append("dead_letters")
+    shown = attempt or Attempt(at=now, status=None, latency_ms=0.0, outcome=kind)
+    row = conn.execute(
+        _FINISH,
+        {"id": message_id, "token": token, "status": _FINISH_STATUS[kind], "now": ts(now),
+         "retry": kind == "retry", "next_due": ts(next_due), "delivered": kind == "delivered",
+         "dead": kind == "dead", "disable": kind == "disable",
+         "failed": made and kind != "delivered", "made": made, "made_count": int(made),
+         "code": status, "error": reason or None,
+         "reason": reason, "a_at": ts(shown.at), "a_status": shown.status,
+         "a_latency": shown.latency_ms, "a_response": clean(shown.response),
+         "a_error": clean(shown.error), "a_outcome": shown.outcome, "a_reason": shown.reason,
+         "a_next_due": ts_or_none(shown.next_due), "counters": sorted(counters),
+         "shard": random.randrange(COUNTER_SHARDS)},  # noqa: S311 - spreading writes
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    if not row[0]:
+        return 0
+    return 2 if row[1] else 1
 
 
 def replay(conn: Connection, message_id: str, *, now: float, force: bool) -> int:
@@ -298,7 +338,7 @@ def replay_many(
 def trim(conn: Connection, *, older_than: float, batch: int) -> int:
     """Delete finished messages (their attempts go with them) last changed before a time,
     a batch per statement, then the payloads no message uses any more."""
-    values = {"statuses": list(FINISHED_STATUSES), "before": ts(older_than), "batch": batch}
+    values = {"before": ts(older_than), "batch": batch}
     removed = 0
     while True:
         deleted = max(conn.execute(_TRIM_MESSAGES, values).rowcount, 0)

@@ -269,11 +269,15 @@ class Webhooks:
 
     # Sending
 
-    def promote(self, endpoint_id: str | None = None) -> list[tuple[str, int]]:
-        """Due messages to send now, as (message id, token) pairs for deliver tasks."""
+    def promote(
+        self, endpoint_id: str | None = None, *, endpoints: Sequence[str] | None = None
+    ) -> list[tuple[str, int]]:
+        """Due messages to send now, as (message id, token) pairs for deliver tasks: of
+        every endpoint, or only of ``endpoint_id`` / ``endpoints``."""
         return self.store.promote(
-            now=self.clock(), lease=self.settings.delivery_lease, endpoint_id=endpoint_id
-        )
+            now=self.clock(), lease=self.settings.delivery_lease, endpoint_id=endpoint_id,
+            endpoints=endpoints,
+        )  # fmt: skip
 
     def sender(self) -> Sender:
         if self._sender is None:
@@ -299,17 +303,13 @@ class Webhooks:
     def attempt(self, message_id: str, token: int) -> AttemptReport:
         """Make the attempt a promotion asked for; at most once per (message, token)."""
         started = self.clock()
-        if not self.store.claim(message_id, token, now=started, guard=self.settings.attempt_guard):
+        taken = self.store.take(message_id, token, now=started, guard=self.settings.attempt_guard)
+        if taken is None:
             return AttemptReport("stale", message_id)
         # Claimed: from here on, a database outage is waited out rather than leaving the
         # claimed message to its lease (a repeated claim within the guard is refused).
-        message = self._patiently(lambda: self.store.message(message_id))
-        endpoint = (
-            self._patiently(lambda: self.store.endpoint(message.endpoint)) if message else None
-        )
-        if message is None:
-            return AttemptReport("stale", message_id)
-        if endpoint is None or not endpoint.enabled:
+        message, endpoint = taken
+        if not endpoint.enabled:
             self._patiently(
                 lambda: self.store.finish(message, token, "hold", now=started, attempt=None)
             )

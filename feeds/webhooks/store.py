@@ -77,21 +77,31 @@ _ENDPOINT_FIELDS: dict[str, Callable[[Any], object]] = {
     "max_in_flight": int, "enabled": bool, "updated_at": ts,
 }  # fmt: skip
 
-_ENDPOINT_SELECT = (
-    "SELECT e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
+_ENDPOINT_COLUMNS = (
+    "e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
     "e.disabled_reason, e.disabled_at, e.created_at, e.updated_at, e.max_in_flight, "
     "e.failing_since, e.last_success_at, e.last_failure_at, "
     "ARRAY(SELECT s.secret FROM webhook_secrets s WHERE s.endpoint_id = e.id "
     "ORDER BY s.position), "
     "ARRAY(SELECT s.expires_at FROM webhook_secrets s WHERE s.endpoint_id = e.id "
-    "ORDER BY s.position) "
-    "FROM webhook_endpoints e "
+    "ORDER BY s.position)"
 )
+_ENDPOINT_SELECT = "SELECT " + _ENDPOINT_COLUMNS + " FROM webhook_endpoints e "  # noqa: S608
 
 _MESSAGE_COLUMNS = (
     "m.id, m.endpoint_id, m.type, m.created_at, m.status, m.article_id, m.version, "
     "m.attempts, m.round_attempts, m.token, m.next_due, m.delivered_at, m.dead_at, "
     "m.last_status, m.last_error"
+)
+
+# A claim (see WebhookStore.claim) that returns the message, its payload and endpoint.
+_TAKE = (
+    "WITH m AS (UPDATE webhook_messages SET claimed_at = %(now)s "  # noqa: S608 - constants
+    "WHERE id = %(id)s AND token = %(token)s AND status = 'queued' "
+    "AND (claimed_at IS NULL OR claimed_at <= %(stale)s) RETURNING *) "
+    "SELECT " + _MESSAGE_COLUMNS + ", p.body, " + _ENDPOINT_COLUMNS + " FROM m "
+    "JOIN webhook_payloads p ON p.id = m.payload_id "
+    "JOIN webhook_endpoints e ON e.id = m.endpoint_id"
 )
 
 _INSERT_MESSAGES = """
@@ -318,21 +328,29 @@ class WebhookStore:
         return [_message(row, b"", []) for row in rows]
 
     def promote(
-        self, *, now: float, lease: float, limit: int = 500, endpoint_id: str | None = None
+        self,
+        *,
+        now: float,
+        lease: float,
+        limit: int = 500,
+        endpoint_id: str | None = None,
+        endpoints: Sequence[str] | None = None,
     ) -> list[tuple[str, int]]:
         """Claim due messages for sending: (message id, token) pairs to enqueue, in the
-        order they came due (per endpoint: the order of the events).
+        order they came due (per endpoint: the order of the events); of every endpoint,
+        or only of ``endpoint_id`` / ``endpoints``.
 
         Messages whose lease ran out (their task was lost) come due again first. Due
         messages of a disabled endpoint are held. An endpoint gets at most its free
-        in-flight slots; one promoter at a time fills them (others skip it, or, asked
-        for that one endpoint, wait), so the cap holds however many beats and workers
-        promote at once.
+        in-flight slots; one promoter at a time fills them (the promoter of every
+        endpoint skips those another holds; one asked for given endpoints waits for
+        them), so the cap holds however many beats and workers promote at once.
         """
+        chosen = [endpoint_id] if endpoint_id is not None else endpoints
+        if chosen is not None and not chosen:
+            return []
         with self.db.connection() as conn:
-            return schedule.promote(
-                conn, now=now, lease=lease, limit=limit, endpoint_id=endpoint_id
-            )
+            return schedule.promote(conn, now=now, lease=lease, limit=limit, endpoints=chosen)
 
     def claim(self, message_id: str, token: int, *, now: float, guard: float) -> bool:
         """Take the attempt of a promoted message: True for exactly one caller per token.
@@ -341,6 +359,21 @@ class WebhookStore:
         worker that died, and may be taken over by the redelivered task."""
         with self.db.connection() as conn:
             return schedule.claim(conn, message_id, token, now=now, guard=guard)
+
+    def take(
+        self, message_id: str, token: int, *, now: float, guard: float
+    ) -> tuple[Message, Endpoint] | None:
+        """:meth:`claim` and load the message (with its payload) and its endpoint, in
+        one statement; None when the claim is refused."""
+        with self.db.connection() as conn:
+            row = conn.execute(
+                _TAKE,
+                {"id": message_id, "token": token, "now": ts(now), "stale": ts(now - guard)},
+            ).fetchone()
+        if row is None:
+            return None
+        width = _MESSAGE_COLUMNS.count(",") + 1
+        return _message(row[:width], bytes(row[width]), []), _endpoint(row[width + 1 :])
 
     def finish(
         self,

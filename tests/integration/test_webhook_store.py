@@ -276,3 +276,41 @@ def test_trim_forgets_payloads_no_message_uses(store: WebhookStore) -> None:
     assert store.trim(older_than=T0 + 100) == 1
     assert count(store, "SELECT count(*) FROM webhook_payloads") == 0
     assert count(store, "SELECT count(*) FROM webhook_attempts") == 0
+
+
+def test_take_claims_and_loads_the_message_with_its_endpoint(store: WebhookStore) -> None:
+    made = endpoint(store)
+    [message_id] = messages(store, 1)
+    [(_, token)] = promote(store, T0 + 1)
+    taken = store.take(message_id, token, now=T0 + 1, guard=10)
+    assert taken is not None
+    message, found = taken
+    assert (message.id, message.body, message.status, message.token) == (
+        message_id, b"{}", "queued", token,
+    )  # fmt: skip
+    assert found == made
+    assert store.take(message_id, token, now=T0 + 2, guard=10) is None  # claimed once
+
+
+def test_promoters_of_some_endpoints_and_of_all_at_once_keep_every_cap(
+    store: WebhookStore,
+) -> None:
+    names = [f"ep{i}" for i in range(12)]
+    for name in names:
+        endpoint(store, name, cap=2)
+        messages(store, 6, name)
+
+    def run(index: int) -> list[tuple[str, int]]:
+        if index % 3 == 0:
+            return promote(store, T0 + 1)
+        chosen = names[index % 5 :] + names[: index % 5]  # overlapping sets, any order
+        return store.promote(now=T0 + 1, lease=LEASE, endpoints=chosen)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(run, range(12)))
+    promoted = [m for result in results for m, _ in result]
+    assert len(promoted) == len(set(promoted)) == 12 * 2
+    for name in names:  # the first two of each endpoint, in order
+        assert sorted(m for m in promoted if m.startswith(f"msg_{name}_")) == [
+            f"msg_{name}_{int(T0)}_0", f"msg_{name}_{int(T0)}_1",
+        ]  # fmt: skip
