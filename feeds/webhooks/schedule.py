@@ -10,8 +10,9 @@ Functions over one connection, called by :class:`feeds.webhooks.store.WebhookSto
 * Every promotion gives the message a new token; a claim and an outcome are accepted
   only with the current token (and an outcome only for a queued message), so each
   promotion is attempted and recorded once.
-* An outcome is one transaction: the message, its attempt, the endpoint's health and
-  the counters. Locks are taken in that order everywhere, so none waits in a cycle.
+* An outcome is one statement (so one transaction): the message, its attempt, the
+  endpoint's health and the counters, locked in that order. Promotion waits for no row
+  lock (it skips locked rows) and waits for advisory locks only in key order.
 """
 
 from __future__ import annotations
