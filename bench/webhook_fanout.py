@@ -1,6 +1,6 @@
 """Webhook fan-out: one article to 1,000 endpoints, against a sequential ``requests`` loop.
 
-In one run, against a private embedded Redis, a local receiver (a minimal ASGI app
+In one run, against a private embedded Redis and PostgreSQL, a local receiver (a minimal ASGI app
 under uvicorn, in its own process) that answers ``POST /ep/{i}`` with 204 after
 ``--delay`` seconds (a partner's response time), and the workers as ``syndicate up``
 runs them (``-Q ingest,publish -P prefork -c 2``, ``-Q deliver -P threads -c N``, beat):
@@ -48,7 +48,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench._common import article, celery, celery_worker  # noqa: E402
+from bench._common import PrivateStack, article, celery, celery_worker  # noqa: E402
 
 SAMPLE_EVERY = 250  # the receiver keeps the last request of every 250th path
 POLL = 0.02
@@ -179,6 +179,7 @@ class Processes:
     logs: Path
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)  # other processes to account for
+    parents: dict[str, int] = field(default_factory=dict)  # ... with their children
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as log:
@@ -215,13 +216,16 @@ class Processes:
         """CPU time used so far by each child's process group and by ``pids`` (Linux)."""
         # worker-io-16-0 and worker-io-16-1 count as worker-io
         groups = {p.pid: re.sub(r"(-\d+)+$", "", name) for name, p in self.running.items()}
-        used = dict.fromkeys((*groups.values(), *self.pids), 0.0)
+        used = dict.fromkeys((*groups.values(), *self.pids, *self.parents), 0.0)
         for stat in Path("/proc").glob("[0-9]*/stat"):
-            pid, group, seconds = _proc_cpu(stat)
+            pid, parent, group, seconds = _proc_cpu(stat)
             if group in groups:
                 used[groups[group]] += seconds
             for name, wanted in self.pids.items():
                 if pid == wanted:
+                    used[name] += seconds
+            for name, wanted in self.parents.items():
+                if wanted in (pid, parent):
                     used[name] += seconds
         # Every process's: user nice system idle iowait irq softirq steal ...
         ticks = [int(item) for item in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
@@ -229,14 +233,15 @@ class Processes:
         return used
 
 
-def _proc_cpu(stat: Path) -> tuple[int, int, float]:
-    """(pid, process group, user + system CPU seconds) from ``/proc/<pid>/stat``."""
+def _proc_cpu(stat: Path) -> tuple[int, int, int, float]:
+    """(pid, parent pid, process group, user + system CPU seconds) from ``/proc/<pid>/stat``."""
     try:
         fields = stat.read_text().rpartition(")")[2].split()
     except OSError:
-        return 0, 0, 0.0
+        return 0, 0, 0, 0.0
     ticks = os.sysconf("SC_CLK_TCK")
-    return int(stat.parent.name), int(fields[2]), (int(fields[11]) + int(fields[12])) / ticks
+    seconds = (int(fields[11]) + int(fields[12])) / ticks
+    return int(stat.parent.name), int(fields[1]), int(fields[2]), seconds
 
 
 def free_port() -> int:
@@ -286,7 +291,7 @@ class Results:
 
 
 class Bench:
-    """The services of one run: Redis, receiver, workers, and the client side."""
+    """The services of one run: Redis, PostgreSQL, receiver, workers, and the client side."""
 
     def __init__(self, options: argparse.Namespace, server: Any, procs: Processes) -> None:
         import requests
@@ -300,7 +305,8 @@ class Bench:
         self.n = options.endpoints
         self.procs = procs
         self.env = {
-            **os.environ, "REDIS_URL": server.url, "PYTHONPATH": str(REPO_ROOT),
+            **os.environ, "REDIS_URL": server.url, "DATABASE_URL": server.database_url,
+            "PYTHONPATH": str(REPO_ROOT),
             "SYNDICATE_DATA_DIR": str(procs.logs / "data"),
             "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "SYNDICATE_API_TOKENS": "bench",
         }  # fmt: skip
@@ -317,6 +323,10 @@ class Bench:
         self.secrets: list[str] = []
         self.baseline_busy: dict[str, float] = {}
         procs.pids["redis"] = int((server.data_dir / "redis.pid").read_text())
+        # Every PostgreSQL backend is a child of the postmaster (in a session of its own).
+        procs.parents["postgres"] = int(
+            (server.postgres.cluster / "postmaster.pid").read_text().split()[0]
+        )
         procs.pids["bench"] = os.getpid()
 
     # The receiver
@@ -581,12 +591,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGHUP, terminated)
 
-    from worker.embedded_redis import EmbeddedRedis
-
     tmp = Path(f"/tmp/syn-fanout-{uuid.uuid4().hex[:8]}")  # noqa: S108
     tmp.mkdir(parents=True)
     procs = Processes(tmp)
-    server = EmbeddedRedis(tmp / "redis").start()
+    server = PrivateStack(tmp / "stack")
     ok = False
     try:
         results = run(options, server, procs)
@@ -636,7 +644,8 @@ def report(options: argparse.Namespace, results: Results) -> None:
     n, baseline = options.endpoints, results.baseline
     cores = os.cpu_count()
     print(
-        f"machine: {cores} cores; Redis: embedded, Unix socket; receiver: uvicorn on loopback "
+        f"machine: {cores} cores; Redis and PostgreSQL: embedded, Unix sockets; receiver: "
+        f"uvicorn on loopback "
         f"answering 204 after {options.delay * 1000:.0f} ms; {n} endpoints; payload "
         f"{results.body_bytes} bytes; fan-out: median of {options.repeat} runs"
     )

@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus metrics computed from Redis at scrape time.
+"""``GET /metrics``: Prometheus metrics computed from Redis and PostgreSQL at scrape time.
 
 The workers record histograms and counters in Redis (:mod:`worker.telemetry`), so any
 API process reports the same figures for every worker on every host; gauges (queue
@@ -7,6 +7,7 @@ lengths, dead letters, ...) are read live. Nothing is kept in the API process.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,10 +22,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from feeds.webhooks.store import WebhookStore
 from worker.database.connect import DATABASE_TROUBLE
-from worker.status import endpoint_states, live_consumers, queue_states
+from worker.status import live_consumers, queue_states
 from worker.store import Store, as_text
 from worker.telemetry import BUCKETS
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -124,8 +128,16 @@ class SyndicateCollector(Collector):
         return family
 
     def _delivery_metrics(self) -> Iterator[Metric]:
-        keys = self.keys
-        stats = {as_text(k): int(v) for k, v in self.client.hgetall(keys.delivery_stats).items()}
+        """Webhook figures from PostgreSQL (left out while it is down)."""
+        webhooks = WebhookStore(self.store.db)
+        try:
+            with self.store.db.connection() as conn:
+                stats = webhooks.counters(conn=conn)
+                states = webhooks.endpoint_states(conn=conn)
+                sizes = webhooks.schedule_sizes(now=time.time(), conn=conn)
+        except DATABASE_TROUBLE as error:
+            log.warning("metrics: webhook figures left out, PostgreSQL unavailable: %s", error)
+            return
         attempts = CounterMetricFamily(
             "syndicate_webhook_attempts", "Webhook delivery attempts by outcome", labels=["outcome"]
         )
@@ -139,20 +151,19 @@ class SyndicateCollector(Collector):
         endpoints = GaugeMetricFamily(
             "syndicate_webhook_endpoints", "Webhook endpoints by state", labels=["state"]
         )
-        for state, count in endpoint_states(self.client, keys).items():
+        for state, count in states.items():
             endpoints.add_metric([state], count)
         yield endpoints
+        yield GaugeMetricFamily(
+            "syndicate_webhook_dead_letters", "Dead-lettered webhook messages", value=sizes["dead"]
+        )
+        yield GaugeMetricFamily(
+            "syndicate_webhook_scheduled", "Webhook messages waiting for an attempt",
+            value=sizes["scheduled"],
+        )  # fmt: skip
 
     def _store_gauges(self, counts: dict[str, Any] | None) -> Iterator[Metric]:
-        keys = self.keys
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.zcard(keys.dead)
-            pipe.zcard(keys.due)
-            dead, due = pipe.execute()
-        gauges = {
-            "syndicate_webhook_dead_letters": ("Dead-lettered webhook messages", dead),
-            "syndicate_webhook_scheduled": ("Webhook messages waiting for an attempt", due),
-        }
+        gauges: dict[str, tuple[str, Any]] = {}
         if counts is not None:  # the record's figures, when PostgreSQL answered
             gauges |= {
                 "syndicate_articles_stored": ("Live articles in the store", counts["stored"]),

@@ -14,6 +14,8 @@ from typing import Any
 import redis
 
 from config.celery_app import CPU_QUEUES, IO_QUEUES
+from feeds.webhooks.store import WebhookStore
+from worker.database.connect import Database
 from worker.keys import Keys
 from worker.store import Store, as_text
 from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
@@ -48,7 +50,7 @@ def gather(client: redis.Redis, store: Store, *, now: float | None = None,
         "throughput_last_minute": _throughput(client, keys, now),
         "articles": _articles(client, keys, counts),
         "feeds": _feeds(counts),
-        "deliveries": _deliveries(client, keys, now),
+        "deliveries": _deliveries(store.db, now),
         "problems": _problems(queues, workers),
     }
 
@@ -151,34 +153,20 @@ def live_consumers(client: redis.Redis, keys: Keys, now: float) -> dict[str, int
     return consumers
 
 
-def endpoint_states(client: redis.Redis, keys: Keys) -> dict[str, int]:
-    """Webhook endpoints by state: disabled, failing (enabled, but failing), healthy."""
-    endpoint_ids = [as_text(e) for e in client.zrange(keys.endpoints, 0, -1)]
-    with client.pipeline(transaction=False) as pipe:
-        for endpoint_id in endpoint_ids:
-            pipe.hmget(keys.endpoint(endpoint_id), ["enabled", "failing_since"])
-        states = pipe.execute()
-    disabled = sum(1 for enabled, _ in states if enabled != b"1")
-    failing = sum(1 for enabled, since in states if enabled == b"1" and since)
-    return {"disabled": disabled, "failing": failing, "healthy": len(states) - disabled - failing}
-
-
-def _deliveries(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
-    endpoints = endpoint_states(client, keys)
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zcard(keys.due)
-        pipe.zcount(keys.due, "-inf", repr(now))
-        pipe.zcard(keys.dead)
-        pipe.hgetall(keys.delivery_stats)
-        scheduled, due_now, dead, stats = pipe.execute()
+def _deliveries(database: Database, now: float) -> dict[str, Any]:
+    webhooks = WebhookStore(database)
+    with database.connection() as conn:
+        endpoints = webhooks.endpoint_states(conn=conn)
+        sizes = webhooks.schedule_sizes(now=now, conn=conn)
+        counters = webhooks.counters(conn=conn)
     return {
         "endpoints": sum(endpoints.values()),
         "disabled": endpoints["disabled"],
         "failing": endpoints["failing"],
-        "scheduled": scheduled,
-        "due_now": due_now,
-        "dead_letters": dead,
-        "counters": {as_text(k): int(v) for k, v in stats.items()},
+        "scheduled": sizes["scheduled"],
+        "due_now": sizes["due_now"],
+        "dead_letters": sizes["dead"],
+        "counters": counters,
     }
 
 

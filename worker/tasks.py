@@ -82,9 +82,14 @@ def schedule_publish() -> None:
 
 
 def schedule_dispatch() -> None:
-    """Queue one webhook dispatch unless one is queued (or no endpoint exists)."""
+    """Queue one webhook dispatch unless one is queued (or no endpoint exists).
+
+    The Redis flag only coalesces bursts; if it is lost, the beat's next tick
+    dispatches anyway."""
     client, keys = _store().client, _store().keys
-    if client.exists(keys.endpoints) and client.set(keys.dispatch_scheduled, "1", nx=True, ex=30):
+    if _webhooks().store.has_endpoints() and client.set(
+        keys.dispatch_scheduled, "1", nx=True, ex=30
+    ):
         deliver_dispatch.delay()
 
 
@@ -206,8 +211,9 @@ def deliver(attempts: list[list[Any]]) -> list[str]:
     """
     webhooks = _webhooks()
     reports = _patiently(lambda: webhooks.attempt_many([(str(m), int(t)) for m, t in attempts]))
-    for endpoint_id in dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id):
-        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoint_id)))
+    endpoints = list(dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id))
+    if endpoints:
+        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoints=endpoints)))
     return [report.outcome for report in reports]
 
 

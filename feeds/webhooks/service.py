@@ -30,6 +30,7 @@ from feeds.webhooks.sender import Sender
 from feeds.webhooks.signing import generate_secret, webhook_headers
 from feeds.webhooks.spec import EVENT_TYPES, SubscriptionChanges, matches
 from feeds.webhooks.store import (
+    Attempt,
     Endpoint,
     Message,
     NewMessage,
@@ -70,7 +71,7 @@ class AttemptReport:
 
 
 class Webhooks:
-    """Everything webhook delivery does, over the Redis store."""
+    """Everything webhook delivery does, over the PostgreSQL store."""
 
     def __init__(
         self,
@@ -82,7 +83,7 @@ class Webhooks:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.articles = store
-        self.store = WebhookStore(store.client, store.keys)
+        self.store = WebhookStore(store.db)
         self.settings = settings
         self.allowed = parse_networks(settings.allowed_networks)
         self.resolve = resolve
@@ -200,7 +201,7 @@ class Webhooks:
                 ).fetchall()
                 if not rows:
                     return created
-                endpoints = self.store.endpoints()
+                endpoints = self.store.endpoints(conn=conn)
                 messages: list[NewMessage] = []
                 for _, event_type, article_id, version, when, changed in rows:
                     # Endpoints hear of events from their creation on, not of earlier ones.
@@ -211,7 +212,9 @@ class Webhooks:
                         "changed_sections": json.dumps(list(changed), ensure_ascii=False),
                     }  # fmt: skip
                     messages.extend(self._messages_for(event, listening))
-                created += self.store.create_messages(messages, now=self.clock())
+                # In the same transaction: the events are dispatched if and only if their
+                # messages are stored.
+                created += self.store.create_messages(messages, now=self.clock(), conn=conn)
                 conn.execute(
                     "UPDATE events SET dispatched_at = now() WHERE id = ANY(%s)",
                     ([row[0] for row in rows],),
@@ -266,11 +269,14 @@ class Webhooks:
 
     # Sending
 
-    def promote(self, endpoint_id: str | None = None) -> list[tuple[str, int]]:
-        """Due messages to send now, as (message id, token) pairs for deliver tasks."""
+    def promote(
+        self, endpoint_id: str | None = None, *, endpoints: Sequence[str] | None = None
+    ) -> list[tuple[str, int]]:
+        """Due messages to send now, as (message id, token) pairs for deliver tasks: of
+        every endpoint, or only of ``endpoint_id`` / ``endpoints``."""
         return self.store.promote(
-            now=self.clock(), lease=self.settings.delivery_lease,
-            default_cap=self.settings.webhook_max_in_flight, endpoint_id=endpoint_id,
+            now=self.clock(), lease=self.settings.delivery_lease, endpoint_id=endpoint_id,
+            endpoints=endpoints,
         )  # fmt: skip
 
     def sender(self) -> Sender:
@@ -297,17 +303,13 @@ class Webhooks:
     def attempt(self, message_id: str, token: int) -> AttemptReport:
         """Make the attempt a promotion asked for; at most once per (message, token)."""
         started = self.clock()
-        if not self.store.claim(message_id, token, now=started, guard=self.settings.attempt_guard):
+        taken = self.store.take(message_id, token, now=started, guard=self.settings.attempt_guard)
+        if taken is None:
             return AttemptReport("stale", message_id)
-        # Claimed: from here on, a Redis outage is waited out rather than leaving the
+        # Claimed: from here on, a database outage is waited out rather than leaving the
         # claimed message to its lease (a repeated claim within the guard is refused).
-        message = self._patiently(lambda: self.store.message(message_id))
-        endpoint = (
-            self._patiently(lambda: self.store.endpoint(message.endpoint)) if message else None
-        )
-        if message is None:
-            return AttemptReport("stale", message_id)
-        if endpoint is None or not endpoint.enabled:
+        message, endpoint = taken
+        if not endpoint.enabled:
             self._patiently(
                 lambda: self.store.finish(message, token, "hold", now=started, attempt=None)
             )
@@ -332,17 +334,16 @@ class Webhooks:
             disable_after=self.settings.webhook_disable_after, unit_random=self.unit_random(),
         )  # fmt: skip
         next_due = now + verdict.delay if verdict.kind == "retry" else None
-        record = {
-            "attempt": message.attempts + 1,
-            "at": _iso(sent_at),
-            "status": response.status,
-            "latency_ms": round(response.latency * 1000, 1),
-            "response": response.body,
-            "error": response.error,
-            "outcome": verdict.kind,
-            "reason": verdict.reason,
-            "next_due": _iso(next_due) if next_due is not None else None,
-        }
+        record = Attempt(
+            at=sent_at,
+            status=response.status,
+            latency_ms=round(response.latency * 1000, 1),
+            outcome=verdict.kind,
+            response=response.body,
+            error=response.error,
+            reason=verdict.reason,
+            next_due=next_due,
+        )
         finished = self._patiently(
             lambda: self.store.finish(
                 message, token, verdict.kind, now=now, attempt=record,
@@ -405,10 +406,6 @@ class Webhooks:
     def trim(self) -> int:
         """Forget finished messages older than the retention period."""
         return self.store.trim(older_than=self.clock() - self.settings.delivery_retention)
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
 def _event_time(text: str | None, fallback: float) -> datetime:

@@ -1,494 +1,301 @@
-"""Webhook endpoints, messages, the retry schedule and the attempt log, in Redis.
+"""Webhook endpoints, messages, the retry schedule and the attempt log, in PostgreSQL.
 
-A message is one event for one endpoint. Its life:
+The schema is ``worker/database/migrations/0002_webhooks.sql``. A message is one event
+for one endpoint; its payload is stored once per event (``webhook_payloads``). Its life:
 
     scheduled --promote--> queued --attempt--> delivered
         ^                    |  \\------------> dead      (schedule exhausted)
         |-------retry--------'   \\-----------> held      (endpoint disabled)
     replay / recover / enable <---------------- dead, held, delivered
 
-* The schedule is the ``wh:due`` sorted set (message id -> due time), mirrored per
-  endpoint. Promotion is one Lua script: it takes due messages whose endpoint has a
-  free in-flight slot, pushes their due time one lease ahead (so a message whose task
-  is lost comes due again by itself) and gives each a new *token*. The deliver task
-  carries the token; an attempt is claimed and finished only with the current token,
-  so a message is sent once per promotion however many workers, beats or duplicate
-  task messages there are.
-* The per-endpoint cap is the ``wh:inflight:{ep}`` sorted set (message -> lease end),
-  checked and taken inside the promotion script, so it holds across processes and
-  hosts.
-* Every attempt is appended to ``wh:attempts:{mid}``; messages and their attempts are
-  trimmed after the retention period.
+* The schedule is ``next_due`` of the scheduled messages (a partial index per endpoint).
+  Promotion takes due messages of endpoints with a free in-flight slot, gives each a
+  new *token* and a lease (``lease_until``): a message whose task is lost comes due
+  again when the lease ends. The deliver task carries the token; an attempt is claimed
+  and finished only with the current token, so a message is sent once per promotion
+  however many workers, beats or duplicate task messages there are.
+* The per-endpoint cap is the count of leased messages, checked by one promoter at a
+  time per endpoint (a transaction-scoped advisory lock), so it holds across
+  processes and hosts. Due messages are taken with ``FOR UPDATE SKIP LOCKED``.
+* Every attempt is a row of ``webhook_attempts``; finished messages and their attempts
+  are trimmed in small batches after the retention period.
+
+Redis holds nothing of this: with Redis wiped, the beat's next tick finds every due
+message here (leased ones once their lease ends).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-import redis
+from psycopg import sql
 
-from worker.keys import Keys
-from worker.store import as_text
+from feeds.webhooks import schedule
+from feeds.webhooks.records import (
+    PENDING_STATUSES,
+    RESPONSE_KEEP_BYTES,
+    Attempt,
+    Endpoint,
+    FinishKind,
+    Message,
+    MessageStatus,
+    NewMessage,
+    Secret,
+    event_message_id,
+    new_endpoint_id,
+    new_message_id,
+)
+from feeds.webhooks.schedule import ts_or_none
+from worker.database.connect import Connection, Database
+from worker.store import epoch, ts
 
-MessageStatus = Literal["scheduled", "queued", "delivered", "dead", "held"]
-FinishKind = Literal["delivered", "retry", "dead", "disable", "hold"]
-PENDING_STATUSES = ("scheduled", "queued")
-RESPONSE_KEEP_BYTES = 2048
+__all__ = [
+    "PENDING_STATUSES",
+    "RESPONSE_KEEP_BYTES",
+    "Attempt",
+    "Endpoint",
+    "FinishKind",
+    "Message",
+    "MessageStatus",
+    "NewMessage",
+    "Secret",
+    "WebhookStore",
+    "event_message_id",
+    "new_endpoint_id",
+    "new_message_id",
+]
 
+#: Messages made at one moment are spaced this far apart, so that their first
+#: attempts follow the order of the events.
+_SPACING = 1e-5
 
-def as_text_fields(data: Mapping[Any, Any]) -> dict[str, str]:
-    """A Redis hash reply as text (keys and values decoded as UTF-8)."""
-    return {as_text(key): as_text(value) for key, value in data.items()}
+# Fields of an endpoint a caller may change with update_endpoint, and how to store them.
+_ENDPOINT_FIELDS: dict[str, Callable[[Any], object]] = {
+    "url": str, "events": list, "authors": list, "tags": list, "description": str,
+    "max_in_flight": int, "enabled": bool, "updated_at": ts,
+}  # fmt: skip
 
+_ENDPOINT_COLUMNS = (
+    "e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
+    "e.disabled_reason, e.disabled_at, e.created_at, e.updated_at, e.max_in_flight, "
+    "e.failing_since, e.last_success_at, e.last_failure_at, "
+    "ARRAY(SELECT s.secret FROM webhook_secrets s WHERE s.endpoint_id = e.id "
+    "ORDER BY s.position), "
+    "ARRAY(SELECT s.expires_at FROM webhook_secrets s WHERE s.endpoint_id = e.id "
+    "ORDER BY s.position)"
+)
+_ENDPOINT_SELECT = "SELECT " + _ENDPOINT_COLUMNS + " FROM webhook_endpoints e "  # noqa: S608
 
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A signing secret; ``expires`` is set on a secret replaced by rotation."""
+_MESSAGE_COLUMNS = (
+    "m.id, m.endpoint_id, m.type, m.created_at, m.status, m.article_id, m.version, "
+    "m.attempts, m.round_attempts, m.token, m.next_due, m.delivered_at, m.dead_at, "
+    "m.last_status, m.last_error"
+)
 
-    value: str
-    expires: float | None = None
+# A claim (see WebhookStore.claim) that returns the message, its payload and endpoint.
+_TAKE = (
+    "WITH m AS (UPDATE webhook_messages SET claimed_at = %(now)s "  # noqa: S608 - constants
+    "WHERE id = %(id)s AND token = %(token)s AND status = 'queued' "
+    "AND (claimed_at IS NULL OR claimed_at <= %(stale)s) RETURNING *) "
+    "SELECT " + _MESSAGE_COLUMNS + ", p.body, " + _ENDPOINT_COLUMNS + " FROM m "
+    "JOIN webhook_payloads p ON p.id = m.payload_id "
+    "JOIN webhook_endpoints e ON e.id = m.endpoint_id"
+)
 
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """A subscribed webhook endpoint."""
-
-    id: str
-    url: str
-    events: tuple[str, ...]
-    authors: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    description: str = ""
-    enabled: bool = True
-    disabled_reason: str | None = None
-    disabled_at: float | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    max_in_flight: int = 1
-    failing_since: float | None = None
-    last_success_at: float | None = None
-    last_failure_at: float | None = None
-    secrets: tuple[Secret, ...] = ()
-
-    def live_secrets(self, now: float) -> list[str]:
-        """The secrets that sign a message sent at ``now`` (newest first)."""
-        return [s.value for s in self.secrets if s.expires is None or s.expires > now]
-
-    def public(self, now: float) -> dict[str, Any]:
-        """The endpoint as shown to clients: everything but the secrets."""
-        previous = [s.expires for s in self.secrets if s.expires is not None and s.expires > now]
-        return {
-            "id": self.id,
-            "url": self.url,
-            "events": list(self.events),
-            "authors": list(self.authors),
-            "tags": list(self.tags),
-            "description": self.description,
-            "enabled": self.enabled,
-            "disabled_reason": self.disabled_reason,
-            "disabled_at": self.disabled_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "max_in_flight": self.max_in_flight,
-            "failing_since": self.failing_since,
-            "last_success_at": self.last_success_at,
-            "last_failure_at": self.last_failure_at,
-            "previous_secret_expires": max(previous) if previous else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One event for one endpoint, with its delivery state."""
-
-    id: str
-    endpoint: str
-    type: str
-    created_at: float
-    body: bytes
-    status: str
-    article_id: str = ""
-    version: int = 0
-    attempts: int = 0
-    round_attempts: int = 0
-    token: int = 0
-    next_due: float | None = None
-    delivered_at: float | None = None
-    dead_at: float | None = None
-    last_status: int | None = None
-    last_error: str | None = None
-    attempt_log: list[dict[str, Any]] = field(default_factory=list)
-
-    def public(self, *, with_body: bool = False) -> dict[str, Any]:
-        shown: dict[str, Any] = {
-            "id": self.id,
-            "endpoint": self.endpoint,
-            "type": self.type,
-            "article_id": self.article_id or None,
-            "version": self.version or None,
-            "status": self.status,
-            "created_at": self.created_at,
-            "attempts": self.attempts,
-            "next_due": self.next_due if self.status in PENDING_STATUSES else None,
-            "delivered_at": self.delivered_at,
-            "dead_at": self.dead_at,
-            "last_status": self.last_status,
-            "last_error": self.last_error,
-        }
-        if with_body:
-            shown["payload"] = json.loads(self.body)
-            shown["attempt_log"] = self.attempt_log
-        return shown
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    """A message to create."""
-
-    id: str
-    endpoint: str
-    type: str
-    body: bytes
-    article_id: str = ""
-    version: int = 0
-
-
-def new_endpoint_id() -> str:
-    return "ep_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
-
-
-def new_message_id() -> str:
-    return "msg_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
-
-
-def event_message_id(endpoint_id: str, event_type: str, article_id: str, version: int) -> str:
-    """The id of the message for one article version and endpoint: the same every time,
-    so dispatching an event twice creates one message."""
-    digest = hashlib.sha256(f"{endpoint_id}\n{event_type}\n{article_id}\n{version}".encode())
-    return "msg_" + base64.b32encode(digest.digest()[:15]).decode().lower()
-
-
-# KEYS: msg, msgs, endpoint msgs, due, endpoint due, held.
-# ARGV: id, endpoint, type, article id, version, created, body, status, due.
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'endpoint', ARGV[2], 'type', ARGV[3],
-  'article_id', ARGV[4], 'version', ARGV[5], 'created_at', ARGV[6], 'body', ARGV[7],
-  'status', ARGV[8], 'attempts', 0, 'round_attempts', 0, 'token', 0, 'next_due', ARGV[9])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-if ARGV[8] == 'scheduled' then
-  redis.call('ZADD', KEYS[4], ARGV[9], ARGV[1])
-  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[1])
-else
-  redis.call('ZADD', KEYS[6], ARGV[6], ARGV[1])
-end
-return 1
+_INSERT_MESSAGES = """
+INSERT INTO webhook_messages (id, endpoint_id, type, article_id, version, payload_id, status,
+                              next_due, created_at, updated_at)
+SELECT n.id, n.endpoint_id, n.type, n.article_id, n.version, n.payload_id,
+       CASE WHEN e.enabled THEN 'scheduled' ELSE 'held' END, n.at, n.at, n.at
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::bigint[],
+            %s::timestamptz[]) WITH ORDINALITY
+     AS n(id, endpoint_id, type, article_id, version, payload_id, at, ord)
+JOIN webhook_endpoints e ON e.id = n.endpoint_id
+ORDER BY n.ord
+ON CONFLICT (id) DO NOTHING
 """
 
-# KEYS: the due set to scan (global or one endpoint's).
-# ARGV: now, lease, limit, scan, default cap, key prefix.
-_PROMOTE = """
-local now = tonumber(ARGV[1])
-local lease_end = now + tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local p = ARGV[6]
-local promoted = {}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
-for _, mid in ipairs(ids) do
-  local mkey = p .. 'msg:' .. mid
-  local ep = redis.call('HGET', mkey, 'endpoint')
-  if not ep then
-    redis.call('ZREM', KEYS[1], mid)
-    redis.call('ZREM', p .. 'due', mid)
-  else
-    local epkey = p .. 'endpoint:' .. ep
-    if redis.call('HGET', epkey, 'enabled') ~= '1' then
-      redis.call('HSET', mkey, 'status', 'held')
-      redis.call('ZREM', p .. 'due', mid)
-      redis.call('ZREM', p .. 'due:' .. ep, mid)
-      redis.call('ZADD', p .. 'held:' .. ep, now, mid)
-    else
-      local inflight = p .. 'inflight:' .. ep
-      redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-      local cap = tonumber(redis.call('HGET', epkey, 'max_in_flight') or ARGV[5])
-      if redis.call('ZSCORE', inflight, mid) or redis.call('ZCARD', inflight) < cap then
-        redis.call('ZADD', inflight, lease_end, mid)
-        redis.call('ZADD', p .. 'due', lease_end, mid)
-        redis.call('ZADD', p .. 'due:' .. ep, lease_end, mid)
-        local token = redis.call('HINCRBY', mkey, 'token', 1)
-        redis.call('HSET', mkey, 'status', 'queued')
-        promoted[#promoted + 1] = mid
-        promoted[#promoted + 1] = token
-        if #promoted >= 2 * limit then break end
-      end
-    end
-  end
-end
-return promoted
-"""
-
-# KEYS: msg. ARGV: token, now, guard.
-# A promoted attempt is claimed once; a claim older than the guard (longer than any
-# attempt can last) belongs to a worker that died, and may be taken over.
-_CLAIM = """
-local m = redis.call('HMGET', KEYS[1], 'token', 'status', 'claimed', 'claimed_at')
-if m[1] ~= ARGV[1] or m[2] ~= 'queued' then return 0 end
-if m[3] == ARGV[1] and tonumber(ARGV[2]) - tonumber(m[4]) < tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'claimed', ARGV[1], 'claimed_at', ARGV[2])
-return 1
-"""
-
-# KEYS: msg, attempts, endpoint, stats.
-# ARGV: token, kind, next due, attempt JSON (empty: no attempt made), now, message id,
-#       reason, status code, key prefix, endpoint id.
-_FINISH = """
-local p = ARGV[9]
-local mid = ARGV[6]
-local ep = ARGV[10]
-local now = ARGV[5]
-local kind = ARGV[2]
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
-redis.call('HINCRBY', KEYS[1], 'token', 1)
-redis.call('ZREM', p .. 'inflight:' .. ep, mid)
-local endpoint_exists = redis.call('EXISTS', KEYS[3]) == 1
-if ARGV[4] ~= '' then
-  redis.call('RPUSH', KEYS[2], ARGV[4])
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  redis.call('HINCRBY', KEYS[1], 'round_attempts', 1)
-  redis.call('HSET', KEYS[1], 'last_status', ARGV[8], 'last_error', ARGV[7],
-    'last_attempt_at', now)
-  if kind == 'delivered' then
-    redis.call('HINCRBY', KEYS[4], 'attempts_delivered', 1)
-  else
-    redis.call('HINCRBY', KEYS[4], 'attempts_failed', 1)
-    if endpoint_exists then
-      redis.call('HSETNX', KEYS[3], 'failing_since', now)
-      redis.call('HSET', KEYS[3], 'last_failure_at', now)
-    end
-  end
-end
-if kind == 'retry' then
-  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'next_due', ARGV[3])
-  redis.call('ZADD', p .. 'due', ARGV[3], mid)
-  redis.call('ZADD', p .. 'due:' .. ep, ARGV[3], mid)
-  return 1
-end
-redis.call('ZREM', p .. 'due', mid)
-redis.call('ZREM', p .. 'due:' .. ep, mid)
-if kind == 'delivered' then
-  redis.call('HSET', KEYS[1], 'status', 'delivered', 'delivered_at', now)
-  if endpoint_exists then
-    redis.call('HSET', KEYS[3], 'last_success_at', now)
-    redis.call('HDEL', KEYS[3], 'failing_since')
-  end
-elseif kind == 'dead' then
-  redis.call('HSET', KEYS[1], 'status', 'dead', 'dead_at', now)
-  redis.call('ZADD', p .. 'dead', now, mid)
-  redis.call('ZADD', p .. 'dead:' .. ep, now, mid)
-  redis.call('HINCRBY', KEYS[4], 'dead_letters', 1)
-else
-  redis.call('HSET', KEYS[1], 'status', 'held')
-  redis.call('ZADD', p .. 'held:' .. ep, now, mid)
-  if kind == 'disable' and endpoint_exists and redis.call('HGET', KEYS[3], 'enabled') == '1' then
-    redis.call('HSET', KEYS[3], 'enabled', '0', 'disabled_reason', ARGV[7], 'disabled_at', now)
-    redis.call('HINCRBY', KEYS[4], 'endpoints_disabled', 1)
-    return 2
-  end
-end
-return 1
-"""
-
-# KEYS: msg. ARGV: message id, now, key prefix, force (1/0).
-# Returns -1 for an unknown message, 0 if it is already pending, 2 if it was delivered
-# and force is not set, 1 when rescheduled. Only a failed message is replayed without
-# force, so a second replay of the same dead letter (e.g. from another API replica at
-# the same moment) finds it pending or delivered and sends nothing more.
-_REPLAY = """
-local p = ARGV[3]
-local m = redis.call('HMGET', KEYS[1], 'status', 'endpoint')
-if not m[1] then return -1 end
-if m[1] == 'scheduled' or m[1] == 'queued' then return 0 end
-if m[1] == 'delivered' and ARGV[4] ~= '1' then return 2 end
-local ep = m[2]
-redis.call('HSET', KEYS[1], 'status', 'scheduled', 'round_attempts', 0, 'next_due', ARGV[2])
-redis.call('ZADD', p .. 'due', ARGV[2], ARGV[1])
-redis.call('ZADD', p .. 'due:' .. ep, ARGV[2], ARGV[1])
-redis.call('ZREM', p .. 'dead', ARGV[1])
-redis.call('ZREM', p .. 'dead:' .. ep, ARGV[1])
-redis.call('ZREM', p .. 'held:' .. ep, ARGV[1])
-return 1
+_INSERT_EVENT_PAYLOADS = """
+INSERT INTO webhook_payloads (type, article_id, version, body, created_at)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::integer[], %s::bytea[], %s::timestamptz[])
+ON CONFLICT (article_id, version, type) WHERE article_id IS NOT NULL DO NOTHING
+RETURNING id, article_id, version, type
 """
 
 
 class WebhookStore:
-    """Endpoints and messages in Redis (keys in :mod:`worker.keys`)."""
+    """Endpoints and messages in PostgreSQL (tables in ``0002_webhooks.sql``).
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
-        self.client = client
-        self.keys = keys or Keys()
-        self._create = client.register_script(_CREATE)
-        self._promote = client.register_script(_PROMOTE)
-        self._claim = client.register_script(_CLAIM)
-        self._finish = client.register_script(_FINISH)
-        self._replay = client.register_script(_REPLAY)
+    Methods that take ``conn`` run on that connection (inside the caller's
+    transaction) when it is given, and on a pooled one otherwise.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def _connection(self, conn: Connection | None = None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.db.connection() as pooled:
+                yield pooled
 
     # Endpoints
 
     def save_endpoint(self, endpoint: Endpoint) -> None:
-        """Create or replace an endpoint (its delivery state included)."""
-        fields: dict[Any, Any] = {
-            "id": endpoint.id,
-            "url": endpoint.url,
-            "events": json.dumps(list(endpoint.events)),
-            "authors": json.dumps(list(endpoint.authors), ensure_ascii=False),
-            "tags": json.dumps(list(endpoint.tags), ensure_ascii=False),
-            "description": endpoint.description,
-            "enabled": "1" if endpoint.enabled else "0",
-            "created_at": repr(endpoint.created_at),
-            "updated_at": repr(endpoint.updated_at),
-            "max_in_flight": endpoint.max_in_flight,
-            "secrets": json.dumps([[s.value, s.expires] for s in endpoint.secrets]),
-        }
-        optional = {
-            "disabled_reason": endpoint.disabled_reason,
-            "disabled_at": endpoint.disabled_at,
-            "failing_since": endpoint.failing_since,
-        }
-        key = self.keys.endpoint(endpoint.id)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)
-            for name, value in optional.items():
-                if value is None:
-                    pipe.hdel(key, name)
-                else:
-                    pipe.hset(key, name, value if isinstance(value, str) else repr(value))
-            pipe.zadd(self.keys.endpoints, {endpoint.id: endpoint.created_at}, nx=True)
-            pipe.execute()
+        """Create or replace an endpoint (its delivery state and secrets included)."""
+        with self.db.connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO webhook_endpoints (id, url, events, authors, tags, description, "
+                "enabled, disabled_reason, disabled_at, created_at, updated_at, max_in_flight, "
+                "failing_since, last_success_at, last_failure_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, events = EXCLUDED.events, "
+                "authors = EXCLUDED.authors, tags = EXCLUDED.tags, "
+                "description = EXCLUDED.description, enabled = EXCLUDED.enabled, "
+                "disabled_reason = EXCLUDED.disabled_reason, disabled_at = EXCLUDED.disabled_at, "
+                "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
+                "max_in_flight = EXCLUDED.max_in_flight, failing_since = EXCLUDED.failing_since, "
+                "last_success_at = EXCLUDED.last_success_at, "
+                "last_failure_at = EXCLUDED.last_failure_at",
+                (endpoint.id, endpoint.url, list(endpoint.events), list(endpoint.authors),
+                 list(endpoint.tags), endpoint.description, endpoint.enabled,
+                 endpoint.disabled_reason, ts_or_none(endpoint.disabled_at),
+                 ts(endpoint.created_at), ts(endpoint.updated_at), endpoint.max_in_flight,
+                 ts_or_none(endpoint.failing_since), ts_or_none(endpoint.last_success_at),
+                 ts_or_none(endpoint.last_failure_at)),
+            )  # fmt: skip
+            _write_secrets(conn, endpoint.id, endpoint.secrets)
 
-    def update_endpoint(self, endpoint_id: str, changes: dict[str, Any]) -> None:
+    def update_endpoint(self, endpoint_id: str, changes: Mapping[str, Any]) -> None:
         """Write some fields of an endpoint, leaving its delivery state alone."""
-        fields: dict[Any, Any] = {}
-        for name, value in changes.items():
-            if isinstance(value, tuple):
-                fields[name] = json.dumps(list(value), ensure_ascii=False)
-            elif isinstance(value, float):
-                fields[name] = repr(value)
-            else:
-                fields[name] = value
-        self.client.hset(self.keys.endpoint(endpoint_id), mapping=fields)
+        unknown = sorted(set(changes) - set(_ENDPOINT_FIELDS))
+        if unknown:
+            raise ValueError(f"not an endpoint field one may change: {', '.join(unknown)}")
+        if not changes:
+            return
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+            for name in changes
+        )
+        values = {name: _ENDPOINT_FIELDS[name](value) for name, value in changes.items()}
+        query = sql.SQL("UPDATE webhook_endpoints SET {} WHERE id = {}").format(
+            assignments, sql.Placeholder("endpoint_id__")
+        )
+        with self.db.connection() as conn:
+            conn.execute(query, values | {"endpoint_id__": endpoint_id})
 
     def set_secrets(self, endpoint_id: str, secrets_: Sequence[Secret]) -> None:
-        value = json.dumps([[s.value, s.expires] for s in secrets_])
-        self.client.hset(self.keys.endpoint(endpoint_id), "secrets", value)
+        """Replace an endpoint's secrets (newest first)."""
+        with self.db.connection() as conn, conn.transaction():
+            found = conn.execute(
+                "SELECT 1 FROM webhook_endpoints WHERE id = %s FOR UPDATE", (endpoint_id,)
+            ).fetchone()
+            if found is not None:
+                _write_secrets(conn, endpoint_id, secrets_)
 
-    def endpoint(self, endpoint_id: str) -> Endpoint | None:
-        raw = self.client.hgetall(self.keys.endpoint(endpoint_id))
-        return _endpoint(as_text_fields(raw)) if raw else None
+    def endpoint(self, endpoint_id: str, *, conn: Connection | None = None) -> Endpoint | None:
+        with self._connection(conn) as c:
+            row = c.execute(_ENDPOINT_SELECT + "WHERE e.id = %s", (endpoint_id,)).fetchone()
+        return None if row is None else _endpoint(row)
 
     def endpoint_ids(self) -> list[str]:
-        return [_text(item) for item in self.client.zrange(self.keys.endpoints, 0, -1)]
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT id FROM webhook_endpoints ORDER BY created_at, id")
+            return [str(row[0]) for row in rows]
 
-    def endpoints(self) -> list[Endpoint]:
-        ids = self.endpoint_ids()
-        with self.client.pipeline(transaction=False) as pipe:
-            for endpoint_id in ids:
-                pipe.hgetall(self.keys.endpoint(endpoint_id))
-            replies = pipe.execute()
-        return [_endpoint(as_text_fields(raw)) for raw in replies if raw]
+    def endpoints(self, *, conn: Connection | None = None) -> list[Endpoint]:
+        """Every endpoint, oldest first."""
+        with self._connection(conn) as c:
+            rows = c.execute(_ENDPOINT_SELECT + "ORDER BY e.created_at, e.id").fetchall()
+        return [_endpoint(row) for row in rows]
 
     def has_endpoints(self) -> bool:
-        return bool(self.client.exists(self.keys.endpoints))
+        with self.db.connection() as conn:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM webhook_endpoints)").fetchone()
+        return bool(row and row[0])
 
-    def delete_endpoint(self, endpoint_id: str) -> bool:
-        """Remove an endpoint with its messages and their attempt log."""
-        keys = self.keys
-        message_ids = [
-            _text(m) for m in self.client.zrange(keys.endpoint_messages(endpoint_id), 0, -1)
-        ]
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.endpoint(endpoint_id))
-            pipe.zrem(keys.endpoints, endpoint_id)
-            for name in (keys.endpoint_messages, keys.endpoint_due, keys.inflight,
-                         keys.endpoint_dead, keys.held):  # fmt: skip
-                pipe.delete(name(endpoint_id))
-            for chunk in _chunks(message_ids, 500):
-                pipe.delete(*[keys.message(m) for m in chunk], *[keys.attempts(m) for m in chunk])
-                pipe.zrem(keys.due, *chunk)
-                pipe.zrem(keys.messages, *chunk)
-                pipe.zrem(keys.dead, *chunk)
-            removed = pipe.execute()[0]
-        return bool(removed)
+    def delete_endpoint(self, endpoint_id: str, *, batch: int = 1000) -> bool:
+        """Remove an endpoint with its messages and their attempt log (messages first, in
+        batches, so no transaction holds many rows)."""
+        with self.db.connection() as conn:
+            while True:
+                deleted = conn.execute(
+                    "DELETE FROM webhook_messages WHERE id IN (SELECT id FROM webhook_messages "
+                    "WHERE endpoint_id = %s LIMIT %s)",
+                    (endpoint_id, batch),
+                ).rowcount
+                if deleted < batch:
+                    break
+            gone = conn.execute(
+                "DELETE FROM webhook_endpoints WHERE id = %s RETURNING id", (endpoint_id,)
+            ).fetchone()
+        return gone is not None
 
     def set_enabled(self, endpoint_id: str, enabled: bool, *, now: float, reason: str = "") -> int:
         """Enable or disable an endpoint; enabling reschedules the messages held meanwhile.
 
         Returns the number of held messages rescheduled."""
-        key = self.keys.endpoint(endpoint_id)
-        if not enabled:
-            self.client.hset(
-                key,
-                mapping={"enabled": "0", "disabled_reason": reason, "disabled_at": repr(now)},
+        with self.db.connection() as conn, conn.transaction():
+            if not enabled:
+                conn.execute(
+                    "UPDATE webhook_endpoints SET enabled = false, disabled_reason = %s, "
+                    "disabled_at = %s WHERE id = %s",
+                    (reason, ts(now), endpoint_id),
+                )
+                return 0
+            conn.execute(
+                "UPDATE webhook_endpoints SET enabled = true, disabled_reason = NULL, "
+                "disabled_at = NULL, failing_since = NULL WHERE id = %s",
+                (endpoint_id,),
             )
-            return 0
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "enabled", "1")
-            pipe.hdel(key, "disabled_reason", "disabled_at", "failing_since")
-            pipe.execute()
-        held = [_text(m) for m in self.client.zrange(self.keys.held(endpoint_id), 0, -1)]
-        return self._replay_in_order(held, now=now)
+            return schedule.replay_many(conn, endpoint_id, ("held",), since=None, now=now)
 
     # Messages
 
-    def create_messages(self, messages: Iterable[NewMessage], *, now: float) -> int:
-        """Create messages (idempotent per id); those of disabled endpoints are held."""
+    def create_messages(
+        self, messages: Iterable[NewMessage], *, now: float, conn: Connection | None = None
+    ) -> int:
+        """Create messages (idempotent per id) in one multi-row insert; those of disabled
+        endpoints are held, those of unknown endpoints are not made. Returns how many
+        were made. The payload of an article event is stored once for all its messages.
+        """
         batch = list(messages)
         if not batch:
             return 0
-        enabled = {e.id: e.enabled for e in self.endpoints()}
-        with self.client.pipeline(transaction=False) as pipe:
-            for index, message in enumerate(batch):
-                status = "scheduled" if enabled.get(message.endpoint) else "held"
-                # Spaced by 10 µs so that first attempts follow the order of the events.
-                at = repr(now + index * 1e-5)
-                self._create(
-                    keys=self._message_keys(message.id, message.endpoint),
-                    args=[message.id, message.endpoint, message.type, message.article_id,
-                          message.version, at, message.body, status, at],
-                    client=pipe,
-                )  # fmt: skip
-            return sum(int(result) for result in pipe.execute())
-
-    def _message_keys(self, message_id: str, endpoint_id: str) -> list[str]:
-        keys = self.keys
-        return [
-            keys.message(message_id),
-            keys.messages,
-            keys.endpoint_messages(endpoint_id),
-            keys.due,
-            keys.endpoint_due(endpoint_id),
-            keys.held(endpoint_id),
-        ]
+        with self._connection(conn) as c, c.transaction():
+            payloads = _store_payloads(c, batch, now)
+            # Spaced so that first attempts follow the order of the events.
+            moments = [ts(now + index * _SPACING) for index in range(len(batch))]
+            made = c.execute(
+                _INSERT_MESSAGES,
+                ([m.id for m in batch], [m.endpoint for m in batch], [m.type for m in batch],
+                 [m.article_id or None for m in batch], [m.version or None for m in batch],
+                 payloads, moments),
+            ).rowcount  # fmt: skip
+        return max(made, 0)
 
     def message(self, message_id: str, *, with_attempts: bool = False) -> Message | None:
-        raw = self.client.hgetall(self.keys.message(message_id))
-        if not raw:
-            return None
-        attempts: list[dict[str, Any]] = []
-        if with_attempts:
-            attempts = [
-                json.loads(a) for a in self.client.lrange(self.keys.attempts(message_id), 0, -1)
-            ]
-        return _message(raw, attempts)
+        with self.db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS}, p.body FROM webhook_messages m "  # noqa: S608
+                "JOIN webhook_payloads p ON p.id = m.payload_id WHERE m.id = %s",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            log: list[dict[str, Any]] = []
+            if with_attempts:
+                attempts = conn.execute(
+                    "SELECT number, at, status, latency_ms, response, error, outcome, reason, "
+                    "next_due FROM webhook_attempts WHERE message_id = %s ORDER BY number",
+                    (message_id,),
+                ).fetchall()
+                log = [_attempt(a) for a in attempts]
+        return _message(row[:-1], bytes(row[-1]), log)
 
     def messages(
         self,
@@ -498,46 +305,75 @@ class WebhookStore:
         since: float | None = None,
         limit: int = 50,
     ) -> list[Message]:
-        """Messages newest first, optionally of one endpoint, in one status, since a time."""
-        if status == "dead":
-            index = self.keys.endpoint_dead(endpoint_id) if endpoint_id else self.keys.dead
-        elif endpoint_id:
-            index = self.keys.endpoint_messages(endpoint_id)
-        else:
-            index = self.keys.messages
-        low = "-inf" if since is None else repr(since)
-        found: list[Message] = []
-        offset = 0
-        while len(found) < limit:
-            ids = self.client.zrevrangebyscore(index, "+inf", low, start=offset, num=500)
-            if not ids:
-                break
-            offset += len(ids)
-            with self.client.pipeline(transaction=False) as pipe:
-                for message_id in ids:
-                    pipe.hgetall(self.keys.message(_text(message_id)))
-                replies = pipe.execute()
-            for raw in replies:
-                if raw:
-                    message = _message(raw, [])
-                    if status is None or message.status == status:
-                        found.append(message)
-        return found[:limit]
+        """Messages newest first (dead letters: most recently dead first), optionally of
+        one endpoint, in one status, since a time; without their payload."""
+        order = "m.dead_at" if status == "dead" else "m.created_at"
+        conditions: list[sql.Composable] = [sql.SQL("TRUE")]
+        values: dict[str, Any] = {"limit": max(0, limit)}
+        if endpoint_id is not None:
+            conditions.append(sql.SQL("m.endpoint_id = %(endpoint)s"))
+            values["endpoint"] = endpoint_id
+        if status is not None:
+            conditions.append(sql.SQL("m.status = %(status)s"))
+            values["status"] = status
+        if since is not None:
+            conditions.append(sql.SQL("{} >= %(since)s").format(sql.SQL(order)))
+            values["since"] = ts(since)
+        query = sql.SQL(
+            "SELECT {} FROM webhook_messages m WHERE {} ORDER BY {} DESC, m.seq DESC "
+            "LIMIT %(limit)s"
+        ).format(sql.SQL(_MESSAGE_COLUMNS), sql.SQL(" AND ").join(conditions), sql.SQL(order))
+        with self.db.connection() as conn:
+            rows = conn.execute(query, values).fetchall()
+        return [_message(row, b"", []) for row in rows]
 
-    def promote(self, *, now: float, lease: float, default_cap: int, limit: int = 500,
-                endpoint_id: str | None = None) -> list[tuple[str, int]]:  # fmt: skip
-        """Claim due messages for sending: (message id, token) pairs to enqueue."""
-        due = self.keys.endpoint_due(endpoint_id) if endpoint_id else self.keys.due
-        reply = self._promote(
-            keys=[due], args=[repr(now), lease, limit, limit * 10, default_cap, self.keys.wh_prefix]
-        )
-        return [(_text(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
+    def promote(
+        self,
+        *,
+        now: float,
+        lease: float,
+        limit: int = 500,
+        endpoint_id: str | None = None,
+        endpoints: Sequence[str] | None = None,
+    ) -> list[tuple[str, int]]:
+        """Claim due messages for sending: (message id, token) pairs to enqueue, in the
+        order they came due (per endpoint: the order of the events); of every endpoint,
+        or only of ``endpoint_id`` / ``endpoints``.
+
+        Messages whose lease ran out (their task was lost) come due again first. Due
+        messages of a disabled endpoint are held. An endpoint gets at most its free
+        in-flight slots; one promoter at a time fills them (the promoter of every
+        endpoint skips those another holds; one asked for given endpoints waits for
+        them), so the cap holds however many beats and workers promote at once.
+        """
+        chosen = [endpoint_id] if endpoint_id is not None else endpoints
+        if chosen is not None and not chosen:
+            return []
+        with self.db.connection() as conn:
+            return schedule.promote(conn, now=now, lease=lease, limit=limit, endpoints=chosen)
 
     def claim(self, message_id: str, token: int, *, now: float, guard: float) -> bool:
-        """Take the attempt of a promoted message: True for exactly one caller per token."""
-        return bool(
-            self._claim(keys=[self.keys.message(message_id)], args=[token, repr(now), guard])
-        )
+        """Take the attempt of a promoted message: True for exactly one caller per token.
+
+        A claim older than ``guard`` (longer than any attempt can last) belongs to a
+        worker that died, and may be taken over by the redelivered task."""
+        with self.db.connection() as conn:
+            return schedule.claim(conn, message_id, token, now=now, guard=guard)
+
+    def take(
+        self, message_id: str, token: int, *, now: float, guard: float
+    ) -> tuple[Message, Endpoint] | None:
+        """:meth:`claim` and load the message (with its payload) and its endpoint, in
+        one statement; None when the claim is refused."""
+        with self.db.connection() as conn:
+            row = conn.execute(
+                _TAKE,
+                {"id": message_id, "token": token, "now": ts(now), "stale": ts(now - guard)},
+            ).fetchone()
+        if row is None:
+            return None
+        width = _MESSAGE_COLUMNS.count(",") + 1
+        return _message(row[:width], bytes(row[width]), []), _endpoint(row[width + 1 :])
 
     def finish(
         self,
@@ -546,175 +382,212 @@ class WebhookStore:
         kind: FinishKind,
         *,
         now: float,
-        attempt: dict[str, Any] | None,
+        attempt: Attempt | None,
         next_due: float = 0.0,
         reason: str = "",
         status: int | None = None,
     ) -> int:
-        """Record an attempt's outcome. 0: stale token; 1: recorded; 2: endpoint disabled."""
-        keys = self.keys
-        return int(
-            self._finish(
-                keys=[
-                    keys.message(message.id),
-                    keys.attempts(message.id),
-                    keys.endpoint(message.endpoint),
-                    keys.delivery_stats,
-                ],
-                args=[
-                    token,
-                    kind,
-                    repr(next_due),
-                    json.dumps(attempt, ensure_ascii=False) if attempt else "",
-                    repr(now),
-                    message.id,
-                    reason,
-                    "" if status is None else status,
-                    keys.wh_prefix,
-                    message.endpoint,
-                ],
-            )
-        )
+        """Record an attempt's outcome. 0: stale token; 1: recorded; 2: endpoint disabled.
+
+        One transaction: the message's new state, the attempt, the endpoint's health
+        (and its disabling) and the counters."""
+        with self.db.connection() as conn:
+            return schedule.finish(
+                conn, message.id, token, kind, now=now, attempt=attempt, next_due=next_due,
+                reason=reason, status=status,
+            )  # fmt: skip
 
     def replay(self, message_id: str, *, now: float, force: bool = False) -> int:
         """Schedule a failed message again now (a delivered one only with ``force``).
 
-        -1 unknown, 0 already pending, 1 rescheduled, 2 delivered (and not forced)."""
-        return int(
-            self._replay(
-                keys=[self.keys.message(message_id)],
-                args=[message_id, repr(now), self.keys.wh_prefix, int(force)],
-            )
-        )
+        -1 unknown, 0 already pending, 1 rescheduled, 2 delivered (and not forced).
+        Only a failed message is replayed without force, so a second replay of the same
+        dead letter (e.g. from another API replica at the same moment) finds it pending
+        and sends nothing more."""
+        with self.db.connection() as conn:
+            return schedule.replay(conn, message_id, now=now, force=force)
 
     def replay_dead(self, endpoint_id: str, *, now: float) -> int:
         """Reschedule every dead letter of an endpoint."""
-        ids = [_text(m) for m in self.client.zrange(self.keys.endpoint_dead(endpoint_id), 0, -1)]
-        return self._replay_in_order(ids, now=now)
+        with self.db.connection() as conn:
+            return schedule.replay_many(conn, endpoint_id, ("dead",), since=None, now=now)
 
     def recover(self, endpoint_id: str, *, since: float, now: float) -> int:
         """Reschedule every failed (dead or held) message of an endpoint created since a time."""
-        ids = self.client.zrangebyscore(
-            self.keys.endpoint_messages(endpoint_id), repr(since), "+inf"
-        )
-        with self.client.pipeline(transaction=False) as pipe:
-            for message_id in ids:
-                pipe.hget(self.keys.message(_text(message_id)), "status")
-            statuses = pipe.execute()
-        failed = [_text(m) for m, s in zip(ids, statuses, strict=True) if s in (b"dead", b"held")]
-        return self._replay_in_order(failed, now=now)
-
-    def _replay_in_order(self, message_ids: Sequence[str], *, now: float) -> int:
-        """Replay messages so that their next attempts follow the order they were made in."""
-        with self.client.pipeline(transaction=False) as pipe:
-            for message_id in message_ids:
-                pipe.hget(self.keys.message(message_id), "created_at")
-            created = [float(value or 0) for value in pipe.execute()]
-        ordered = [m for _, m in sorted(zip(created, message_ids, strict=True))]
-        return sum(
-            self.replay(message_id, now=now + index * 1e-5) == 1
-            for index, message_id in enumerate(ordered)
-        )
+        with self.db.connection() as conn:
+            return schedule.replay_many(conn, endpoint_id, ("dead", "held"), since=since, now=now)
 
     def trim(self, *, older_than: float, batch: int = 500) -> int:
-        """Delete finished messages (and their attempt log) created before a time."""
-        removed = 0
-        offset = 0
-        while True:
-            ids = self.client.zrangebyscore(
-                self.keys.messages, "-inf", repr(older_than), start=offset, num=batch
-            )
-            if not ids:
-                return removed
-            with self.client.pipeline(transaction=False) as pipe:
-                for message_id in ids:
-                    pipe.hmget(self.keys.message(_text(message_id)), ["status", "endpoint"])
-                states = pipe.execute()
-            with self.client.pipeline(transaction=True) as pipe:
-                for message_id, (status, endpoint) in zip(ids, states, strict=True):
-                    if status in (b"scheduled", b"queued"):
-                        offset += 1  # still being delivered: kept until it finishes
-                        continue
-                    self._forget(pipe, _text(message_id), _text(endpoint or b""))
-                    removed += 1
-                pipe.execute()
+        """Delete finished messages (and their attempt log) last changed before a time, a
+        batch per transaction; then the payloads no message uses any more."""
+        with self.db.connection() as conn:
+            return schedule.trim(conn, older_than=older_than, batch=batch)
 
-    def _forget(self, pipe: redis.client.Pipeline, message_id: str, endpoint_id: str) -> None:
-        keys = self.keys
-        pipe.delete(keys.message(message_id), keys.attempts(message_id))
-        pipe.zrem(keys.messages, message_id)
-        pipe.zrem(keys.dead, message_id)
-        if endpoint_id:
-            for index in (keys.endpoint_messages, keys.endpoint_dead, keys.held):
-                pipe.zrem(index(endpoint_id), message_id)
+    # Figures (status, metrics, benchmarks)
+
+    def counters(self, *, conn: Connection | None = None) -> dict[str, int]:
+        """Attempt and outcome counters: attempts_delivered, attempts_failed,
+        dead_letters, endpoints_disabled (only those counted so far)."""
+        with self._connection(conn) as c:
+            rows = c.execute(
+                "SELECT name, sum(value) FROM webhook_counters GROUP BY name ORDER BY name"
+            ).fetchall()
+        return {str(name): int(total) for name, total in rows}
 
     def stats(self) -> dict[str, int]:
-        """Counters and current sizes of the delivery sets."""
-        keys = self.keys
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.delivery_stats)
-            pipe.zcard(keys.due)
-            pipe.zcard(keys.dead)
-            pipe.zcard(keys.messages)
-            counters, due, dead, total = pipe.execute()
-        shown = {_text(k): int(v) for k, v in counters.items()}
-        return shown | {"scheduled": due, "dead": dead, "messages": total}
+        """The counters, with the number of pending (scheduled) and dead messages and of
+        all messages."""
+        with self.db.connection() as conn:
+            counters = self.counters(conn=conn)
+            row = conn.execute(
+                "SELECT count(*) FILTER (WHERE status IN ('scheduled', 'queued')), "
+                "count(*) FILTER (WHERE status = 'dead'), count(*) FROM webhook_messages"
+            ).fetchone()
+        assert row is not None
+        scheduled, dead, total = (int(value) for value in row)
+        return counters | {"scheduled": scheduled, "dead": dead, "messages": total}
+
+    def endpoint_states(self, *, conn: Connection | None = None) -> dict[str, int]:
+        """Endpoints by state: disabled, failing (enabled, but failing), healthy."""
+        with self._connection(conn) as c:
+            row = c.execute(
+                "SELECT count(*) FILTER (WHERE NOT enabled), "
+                "count(*) FILTER (WHERE enabled AND failing_since IS NOT NULL), "
+                "count(*) FILTER (WHERE enabled AND failing_since IS NULL) FROM webhook_endpoints"
+            ).fetchone()
+        assert row is not None
+        return {"disabled": int(row[0]), "failing": int(row[1]), "healthy": int(row[2])}
+
+    def schedule_sizes(self, *, now: float, conn: Connection | None = None) -> dict[str, int]:
+        """Pending messages (``scheduled``), those due now, and dead letters."""
+        with self._connection(conn) as c:
+            pending = c.execute(
+                "SELECT count(*), count(*) FILTER (WHERE (status = 'scheduled' AND next_due <= "
+                "%(now)s) OR (status = 'queued' AND lease_until <= %(now)s)) "
+                "FROM webhook_messages WHERE status IN ('scheduled', 'queued')",
+                {"now": ts(now)},
+            ).fetchone()
+            dead = c.execute(
+                "SELECT count(*) FROM webhook_messages WHERE status = 'dead'"
+            ).fetchone()
+        assert pending is not None and dead is not None
+        return {"scheduled": int(pending[0]), "due_now": int(pending[1]), "dead": int(dead[0])}
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _write_secrets(conn: Connection, endpoint_id: str, secrets_: Sequence[Secret]) -> None:
+    conn.execute("DELETE FROM webhook_secrets WHERE endpoint_id = %s", (endpoint_id,))
+    if secrets_:
+        conn.cursor().executemany(
+            "INSERT INTO webhook_secrets (endpoint_id, position, secret, expires_at) "
+            "VALUES (%s, %s, %s, %s)",
+            [(endpoint_id, position, s.value, ts_or_none(s.expires))
+             for position, s in enumerate(secrets_)],
+        )  # fmt: skip
 
 
-def _text(value: object) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+def _store_payloads(conn: Connection, batch: Sequence[NewMessage], now: float) -> list[int]:
+    """Store each distinct payload of a batch once; returns each message's payload id."""
+    at = ts(now)
+    events: dict[tuple[str, int, str], NewMessage] = {}
+    for message in batch:
+        if message.article_id:
+            events.setdefault((message.article_id, message.version, message.type), message)
+    ids: dict[tuple[str, int, str], int] = {}
+    if events:
+        keys = list(events)
+        rows = conn.execute(
+            _INSERT_EVENT_PAYLOADS,
+            ([k[2] for k in keys], [k[0] for k in keys], [k[1] for k in keys],
+             [events[k].body for k in keys], [at] * len(keys)),
+        ).fetchall()  # fmt: skip
+        ids = {(str(a), int(v), str(t)): int(i) for i, a, v, t in rows}
+        missing = [k for k in keys if k not in ids]
+        if missing:  # stored by an earlier dispatch of the same events: reused
+            rows = conn.execute(
+                "SELECT p.id, p.article_id, p.version, p.type FROM webhook_payloads p "
+                "JOIN unnest(%s::text[], %s::integer[], %s::text[]) "
+                "AS k(article_id, version, type) "
+                "ON (p.article_id, p.version, p.type) = (k.article_id, k.version, k.type)",
+                ([k[0] for k in missing], [k[1] for k in missing], [k[2] for k in missing]),
+            ).fetchall()
+            ids |= {(str(a), int(v), str(t)): int(i) for i, a, v, t in rows}
+    found: list[int] = []
+    for message in batch:
+        if message.article_id:
+            found.append(ids[(message.article_id, message.version, message.type)])
+        else:
+            row = conn.execute(
+                "INSERT INTO webhook_payloads (type, body, created_at) VALUES (%s, %s, %s) "
+                "RETURNING id",
+                (message.type, message.body, at),
+            ).fetchone()
+            assert row is not None
+            found.append(int(row[0]))
+    return found
 
 
-def _optional_float(value: str | None) -> float | None:
-    return float(value) if value else None
-
-
-def _endpoint(fields: dict[str, str]) -> Endpoint:
+def _endpoint(row: Sequence[Any]) -> Endpoint:
+    (endpoint_id, url, events, authors, tags, description, enabled, disabled_reason,
+     disabled_at, created_at, updated_at, max_in_flight, failing_since, last_success_at,
+     last_failure_at, secret_values, secret_expiries) = row  # fmt: skip
     return Endpoint(
-        id=fields["id"],
-        url=fields["url"],
-        events=tuple(json.loads(fields.get("events", "[]"))),
-        authors=tuple(json.loads(fields.get("authors", "[]"))),
-        tags=tuple(json.loads(fields.get("tags", "[]"))),
-        description=fields.get("description", ""),
-        enabled=fields.get("enabled") == "1",
-        disabled_reason=fields.get("disabled_reason") or None,
-        disabled_at=_optional_float(fields.get("disabled_at")),
-        created_at=float(fields.get("created_at", 0)),
-        updated_at=float(fields.get("updated_at", 0)),
-        max_in_flight=int(fields.get("max_in_flight", 1)),
-        failing_since=_optional_float(fields.get("failing_since")),
-        last_success_at=_optional_float(fields.get("last_success_at")),
-        last_failure_at=_optional_float(fields.get("last_failure_at")),
-        secrets=tuple(Secret(value, expires) for value, expires in json.loads(fields["secrets"])),
+        id=str(endpoint_id),
+        url=str(url),
+        events=tuple(events),
+        authors=tuple(authors),
+        tags=tuple(tags),
+        description=str(description),
+        enabled=bool(enabled),
+        disabled_reason=disabled_reason or None,
+        disabled_at=epoch(disabled_at),
+        created_at=epoch(created_at) or 0.0,
+        updated_at=epoch(updated_at) or 0.0,
+        max_in_flight=int(max_in_flight),
+        failing_since=epoch(failing_since),
+        last_success_at=epoch(last_success_at),
+        last_failure_at=epoch(last_failure_at),
+        secrets=tuple(
+            Secret(str(value), epoch(expires))
+            for value, expires in zip(secret_values, secret_expiries, strict=True)
+        ),
     )
 
 
-def _message(raw: dict[Any, Any], attempts: list[dict[str, Any]]) -> Message:
-    body = raw.get(b"body", b"{}")
-    fields = {_text(k): _text(v) for k, v in raw.items() if k != b"body"}
-    last_status = fields.get("last_status")
+def _message(row: Sequence[Any], body: bytes, log: list[dict[str, Any]]) -> Message:
+    (message_id, endpoint_id, event_type, created_at, status, article_id, version,
+     attempts, round_attempts, token, next_due, delivered_at, dead_at, last_status,
+     last_error) = row  # fmt: skip
     return Message(
-        id=fields["id"],
-        endpoint=fields["endpoint"],
-        type=fields["type"],
-        created_at=float(fields["created_at"]),
+        id=str(message_id),
+        endpoint=str(endpoint_id),
+        type=str(event_type),
+        created_at=epoch(created_at) or 0.0,
         body=body,
-        status=fields["status"],
-        article_id=fields.get("article_id", ""),
-        version=int(fields.get("version") or 0),
-        attempts=int(fields.get("attempts", 0)),
-        round_attempts=int(fields.get("round_attempts", 0)),
-        token=int(fields.get("token", 0)),
-        next_due=_optional_float(fields.get("next_due")),
-        delivered_at=_optional_float(fields.get("delivered_at")),
-        dead_at=_optional_float(fields.get("dead_at")),
-        last_status=int(last_status) if last_status else None,
-        last_error=fields.get("last_error") or None,
-        attempt_log=attempts,
+        status=str(status),
+        article_id=article_id or "",
+        version=int(version or 0),
+        attempts=int(attempts),
+        round_attempts=int(round_attempts),
+        token=int(token),
+        next_due=epoch(next_due),
+        delivered_at=epoch(delivered_at),
+        dead_at=epoch(dead_at),
+        last_status=None if last_status is None else int(last_status),
+        last_error=last_error or None,
+        attempt_log=log,
     )
+
+
+def _attempt(row: Sequence[Any]) -> dict[str, Any]:
+    number, at, status, latency_ms, response, error, outcome, reason, next_due = row
+    attempt = Attempt(
+        at=epoch(at) or 0.0,
+        status=None if status is None else int(status),
+        latency_ms=float(latency_ms),
+        outcome=str(outcome),
+        response=str(response),
+        error=error,
+        reason=str(reason),
+        next_due=epoch(next_due),
+    )
+    return attempt.public(int(number))

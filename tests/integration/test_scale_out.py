@@ -1,7 +1,7 @@
 """Several real workers, beats and API processes on one Redis: the races stay closed.
 
-Each test runs on a Redis database of its own (the session's workers never see it) and
-starts exactly the processes it needs.
+Each test runs on a Redis database and a PostgreSQL database of its own (the session's
+workers never see them) and starts exactly the processes it needs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The delivery service with a real Redis and a real receiver, on a controlled clock.
+"""The delivery service with a real PostgreSQL and a real receiver, on a controlled clock.
 
 No Celery here: attempts are made by calling the service the way the deliver task does,
 so days of the retry schedule pass in milliseconds.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +17,8 @@ from feeds.webhooks.service import Webhooks
 from feeds.webhooks.spec import parse_subscription
 from tests.integration.conftest import RedisService
 from tests.integration.receiver import Receiver, running_receiver
-from worker.keys import Keys
+from tests.postgres import ScratchDatabases
+from worker.database.connect import Database
 from worker.store import Store
 
 DAY = 86_400.0
@@ -50,16 +50,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def webhooks(redis_service: RedisService, settings: Settings, clock: Clock) -> Webhooks:
-    store = Store(
-        redis_service.database(),
-        redis_service.client(),
-        Keys(prefix=f"svc-{uuid.uuid4().hex[:8]}:"),
-    )
+def webhooks(
+    redis_service: RedisService, databases: ScratchDatabases, settings: Settings, clock: Clock
+) -> Iterator[Webhooks]:
+    # A database of its own: the session's workers never see these endpoints.
+    db = Database(databases.create("svc"))
+    store = Store(db, redis_service.client())
     production = dataclasses.replace(
         settings, webhook_schedule=(0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     )
-    return Webhooks(store, production, unit_random=lambda: 0.5, clock=clock)
+    yield Webhooks(store, production, unit_random=lambda: 0.5, clock=clock)
+    db.close()
 
 
 def attempt_all_due(webhooks: Webhooks) -> list[str]:

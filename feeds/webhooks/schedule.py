@@ -1,0 +1,370 @@
+"""The delivery state machine in SQL: promotion, claims, outcomes, replay and trimming.
+
+Functions over one connection, called by :class:`feeds.webhooks.store.WebhookStore`
+(which documents a message's life). The concurrency rules:
+
+* Promotion fills an endpoint's in-flight slots (``max_in_flight`` minus its leased
+  messages) under a transaction-scoped advisory lock on the endpoint, and counts the
+  slots in a statement run after the lock is taken, so two promoters never both see
+  a slot free. Due messages are taken with ``FOR UPDATE SKIP LOCKED``.
+* Every promotion gives the message a new token; a claim and an outcome are accepted
+  only with the current token (and an outcome only for a queued message), so each
+  promotion is attempted and recorded once.
+* An outcome is one statement (so one transaction): the message, its attempt, the
+  endpoint's health and the counters, locked in that order. Promotion waits for no row
+  lock (it skips locked rows) and waits for advisory locks only in key order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from feeds.webhooks.records import Attempt, FinishKind, MessageStatus
+from worker.database.connect import Connection
+from worker.store import ts
+
+#: The first key of the advisory locks that let one promoter at a time fill an
+#: endpoint's in-flight slots (the second is a hash of the endpoint id).
+PROMOTE_LOCK = 0x5E4D1CA8
+#: Rows each delivery counter is spread over.
+COUNTER_SHARDS = 16
+
+_FINISH_STATUS: dict[str, MessageStatus] = {
+    "delivered": "delivered", "retry": "scheduled", "dead": "dead",
+    "disable": "held", "hold": "held",
+}  # fmt: skip
+
+# Endpoints with a due message, earliest first, that look like they have a free slot
+# (or are disabled: their due messages are to be held), each taken only if no other
+# promoter holds it; the lock is evaluated on the chosen rows only (LIMIT subquery).
+_LOCK_DUE_ENDPOINTS = """
+SELECT c.id FROM (
+    SELECT e.id FROM webhook_endpoints e
+    CROSS JOIN LATERAL (
+        SELECT m.next_due FROM webhook_messages m
+        WHERE m.endpoint_id = e.id AND m.status = 'scheduled'
+        ORDER BY m.next_due, m.seq LIMIT 1
+    ) first
+    WHERE first.next_due <= %(now)s AND (NOT e.enabled OR e.max_in_flight > (
+        SELECT count(*) FROM webhook_messages q
+        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s))
+    ORDER BY first.next_due, e.id
+    LIMIT %(limit)s
+) c
+WHERE pg_try_advisory_xact_lock(%(lock)s, hashtext(c.id))
+"""
+
+# Run after the endpoints are locked, so the in-flight count is current: only this
+# transaction can add to it until it commits.
+_PROMOTE = """
+WITH slots AS (
+    SELECT e.id, e.max_in_flight - (
+        SELECT count(*) FROM webhook_messages q
+        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s
+    ) AS free
+    FROM webhook_endpoints e WHERE e.id = ANY(%(endpoints)s) AND e.enabled
+), picked AS (
+    SELECT due.id, due.next_due, due.seq FROM slots CROSS JOIN LATERAL (
+        SELECT m.id, m.next_due, m.seq FROM webhook_messages m
+        WHERE m.endpoint_id = slots.id AND m.status = 'scheduled' AND m.next_due <= %(now)s
+        ORDER BY m.next_due, m.seq
+        LIMIT greatest(slots.free, 0)
+        FOR UPDATE SKIP LOCKED
+    ) due
+    ORDER BY due.next_due, due.seq
+    LIMIT %(limit)s
+)
+UPDATE webhook_messages m
+SET status = 'queued', token = m.token + 1, lease_until = %(lease_end)s, claimed_at = NULL,
+    updated_at = %(now)s
+FROM picked WHERE m.id = picked.id
+RETURNING m.id, m.token, picked.next_due, picked.seq
+"""
+
+# Which of some endpoints may have something to promote (their expired leases made due
+# first): a due message, and a free slot or the endpoint disabled (to hold them).
+_ENDPOINTS_WITH_WORK = """
+WITH expired AS (
+    UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, claimed_at = NULL,
+        updated_at = %(now)s
+    WHERE endpoint_id = ANY(%(endpoints)s) AND status = 'queued' AND lease_until <= %(now)s
+    RETURNING endpoint_id
+)
+SELECT e.id FROM webhook_endpoints e
+WHERE e.id = ANY(%(endpoints)s)
+  AND (e.id IN (SELECT endpoint_id FROM expired) OR EXISTS (
+       SELECT 1 FROM webhook_messages m WHERE m.endpoint_id = e.id
+       AND m.status = 'scheduled' AND m.next_due <= %(now)s))
+  AND (NOT e.enabled OR e.max_in_flight > (
+       SELECT count(*) FROM webhook_messages q WHERE q.endpoint_id = e.id
+       AND q.status = 'queued' AND q.lease_until > %(now)s))
+"""
+
+# Waits for the given endpoints' locks, in the order of the lock keys: two callers never
+# wait for each other in a cycle (the promoter of all endpoints only tries).
+_LOCK_ENDPOINTS = """
+SELECT pg_advisory_xact_lock(%(lock)s, k.key)
+FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest(%(endpoints)s::text[]) AS id
+      ORDER BY key) k
+"""
+
+_HOLD_DUE = """
+UPDATE webhook_messages SET status = 'held', updated_at = %(now)s
+WHERE id IN (
+    SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id
+    WHERE e.id = ANY(%(endpoints)s) AND NOT e.enabled
+      AND m.status = 'scheduled' AND m.next_due <= %(now)s
+    FOR UPDATE OF m SKIP LOCKED
+)
+"""
+
+# An outcome in one statement: the message (only with the current token), its attempt,
+# the endpoint's health and disabling, and the counters. `was` reads the endpoint under
+# its row lock, so two disabling attempts at once disable it (and count) once.
+_FINISH = """
+WITH m AS (
+    UPDATE webhook_messages SET
+        status = %(status)s,
+        token = token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
+        next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE next_due END,
+        delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE delivered_at END,
+        dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE dead_at END,
+        attempts = attempts + %(made_count)s,
+        round_attempts = round_attempts + %(made_count)s,
+        last_status = CASE WHEN %(made)s THEN %(code)s::integer ELSE last_status END,
+        last_error = CASE WHEN %(made)s THEN %(error)s::text ELSE last_error END,
+        last_attempt_at = CASE WHEN %(made)s THEN %(now)s ELSE last_attempt_at END
+    WHERE id = %(id)s AND token = %(token)s AND status = 'queued'
+    RETURNING id, endpoint_id, attempts
+), logged AS (
+    INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
+                                  outcome, reason, next_due)
+    SELECT m.id, m.attempts, %(a_at)s::timestamptz, %(a_status)s::integer,
+           %(a_latency)s::double precision, %(a_response)s::text, %(a_error)s::text,
+           %(a_outcome)s::text, %(a_reason)s::text, %(a_next_due)s::timestamptz
+    FROM m WHERE %(made)s
+), was AS (
+    SELECT e.id, e.enabled FROM webhook_endpoints e
+    WHERE e.id = (SELECT endpoint_id FROM m) AND (%(made)s OR %(disable)s)
+    FOR UPDATE
+), health AS (
+    UPDATE webhook_endpoints e SET
+        failing_since = CASE WHEN %(delivered)s AND %(made)s THEN NULL
+                             WHEN %(failed)s THEN coalesce(e.failing_since, %(now)s)
+                             ELSE e.failing_since END,
+        last_success_at = CASE WHEN %(delivered)s AND %(made)s THEN %(now)s
+                               ELSE e.last_success_at END,
+        last_failure_at = CASE WHEN %(failed)s THEN %(now)s ELSE e.last_failure_at END,
+        enabled = e.enabled AND NOT %(disable)s,
+        disabled_reason = CASE WHEN %(disable)s AND was.enabled THEN %(reason)s::text
+                               ELSE e.disabled_reason END,
+        disabled_at = CASE WHEN %(disable)s AND was.enabled THEN %(now)s
+                           ELSE e.disabled_at END
+    FROM was WHERE e.id = was.id
+    RETURNING was.enabled AND %(disable)s AS disabled
+), counted AS (
+    INSERT INTO webhook_counters (name, shard, value)
+    SELECT c.name, %(shard)s, 1 FROM (
+        SELECT unnest(%(counters)s::text[]) AS name FROM m
+        UNION ALL
+        SELECT 'endpoints_disabled' FROM health WHERE disabled
+    ) c
+    ON CONFLICT (name, shard) DO UPDATE SET value = webhook_counters.value + EXCLUDED.value
+)
+SELECT (SELECT count(*) FROM m), coalesce((SELECT disabled FROM health), false)
+"""
+
+_REPLAY_ONE = """
+UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+    lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
+WHERE id = %(id)s AND (status IN ('dead', 'held') OR (status = 'delivered' AND %(force)s))
+"""
+
+_REPLAY_MANY = """
+UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+    lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
+WHERE endpoint_id = %(endpoint)s AND status = ANY(%(statuses)s) AND created_at >= %(since)s
+"""
+
+_TRIM_MESSAGES = """
+DELETE FROM webhook_messages WHERE id IN (
+    SELECT id FROM webhook_messages
+    WHERE status IN ('delivered', 'dead', 'held') AND updated_at < %(before)s
+    LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+
+_TRIM_PAYLOADS = """
+DELETE FROM webhook_payloads WHERE id IN (
+    SELECT p.id FROM webhook_payloads p
+    WHERE p.created_at < %(before)s
+      AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.payload_id = p.id)
+    LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def ts_or_none(seconds: float | None) -> datetime | None:
+    return None if seconds is None else ts(seconds)
+
+
+def promote(
+    conn: Connection,
+    *,
+    now: float,
+    lease: float,
+    limit: int,
+    endpoints: Sequence[str] | None,
+) -> list[tuple[str, int]]:
+    """Due messages made queued with a new token and a lease: (id, token) pairs in the
+    order they came due; of every endpoint, or of the given ones. See
+    :meth:`WebhookStore.promote`."""
+    values: dict[str, object] = {
+        "now": ts(now), "lease_end": ts(now + lease), "limit": limit, "lock": PROMOTE_LOCK,
+    }  # fmt: skip
+    if endpoints is None:
+        expire_leases(conn, now=now)
+    else:
+        # Most calls (after some endpoints' attempts) find nothing to do: one statement.
+        values["endpoints"] = list(endpoints)
+        busy = [str(row[0]) for row in conn.execute(_ENDPOINTS_WITH_WORK, values)]
+        if not busy:
+            return []
+        values["endpoints"] = busy
+    with conn.transaction():
+        if endpoints is None:
+            locked = [str(row[0]) for row in conn.execute(_LOCK_DUE_ENDPOINTS, values)]
+            if not locked:
+                return []
+            values["endpoints"] = locked
+        else:
+            # Endpoints whose attempts just ended: wait for a promoter holding them, so
+            # the slots just freed are filled now rather than at the next tick.
+            conn.execute(_LOCK_ENDPOINTS, values)
+        conn.execute(_HOLD_DUE, values)
+        promoted = conn.execute(_PROMOTE, values).fetchall()
+    promoted.sort(key=lambda row: (row[2], row[3]))
+    return [(str(row[0]), int(row[1])) for row in promoted]
+
+
+def expire_leases(conn: Connection, *, now: float) -> int:
+    """Queued messages whose lease ran out (their task was lost) are due again."""
+    return max(
+        conn.execute(
+            "UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, "
+            "claimed_at = NULL, updated_at = %(now)s "
+            "WHERE status = 'queued' AND lease_until <= %(now)s",
+            {"now": ts(now)},
+        ).rowcount,
+        0,
+    )
+
+
+def claim(conn: Connection, message_id: str, token: int, *, now: float, guard: float) -> bool:
+    """Take the attempt of a promoted message (see :meth:`WebhookStore.claim`)."""
+    row = conn.execute(
+        "UPDATE webhook_messages SET claimed_at = %s WHERE id = %s AND token = %s "
+        "AND status = 'queued' AND (claimed_at IS NULL OR claimed_at <= %s) RETURNING 1",
+        (ts(now), message_id, token, ts(now - guard)),
+    ).fetchone()
+    return row is not None
+
+
+def finish(
+    conn: Connection,
+    message_id: str,
+    token: int,
+    kind: FinishKind,
+    *,
+    now: float,
+    attempt: Attempt | None,
+    next_due: float,
+    reason: str,
+    status: int | None,
+) -> int:
+    """Record an outcome (see :meth:`WebhookStore.finish`): 0 stale, 1 recorded, 2 the
+    endpoint was disabled by it."""
+    made = attempt is not None
+    counters = []
+    if made:
+        counters.append("attempts_delivered" if kind == "delivered" else "attempts_failed")
+    if kind == "dead":
+        counters.append("dead_letters")
+    shown = attempt or Attempt(at=now, status=None, latency_ms=0.0, outcome=kind)
+    row = conn.execute(
+        _FINISH,
+        {"id": message_id, "token": token, "status": _FINISH_STATUS[kind], "now": ts(now),
+         "retry": kind == "retry", "next_due": ts(next_due), "delivered": kind == "delivered",
+         "dead": kind == "dead", "disable": kind == "disable",
+         "failed": made and kind != "delivered", "made": made, "made_count": int(made),
+         "code": status, "error": reason or None,
+         "reason": reason, "a_at": ts(shown.at), "a_status": shown.status,
+         "a_latency": shown.latency_ms, "a_response": clean(shown.response),
+         "a_error": clean(shown.error), "a_outcome": shown.outcome, "a_reason": shown.reason,
+         "a_next_due": ts_or_none(shown.next_due), "counters": sorted(counters),
+         "shard": random.randrange(COUNTER_SHARDS)},  # noqa: S311 - spreading writes
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    if not row[0]:
+        return 0
+    return 2 if row[1] else 1
+
+
+def replay(conn: Connection, message_id: str, *, now: float, force: bool) -> int:
+    """-1 unknown, 0 already pending, 1 rescheduled, 2 delivered (and not forced)."""
+    done = conn.execute(_REPLAY_ONE, {"id": message_id, "now": ts(now), "force": force}).rowcount
+    if done:
+        return 1
+    row = conn.execute("SELECT status FROM webhook_messages WHERE id = %s", (message_id,))
+    found = row.fetchone()
+    if found is None:
+        return -1
+    return 2 if found[0] == "delivered" else 0
+
+
+def replay_many(
+    conn: Connection, endpoint_id: str, statuses: Sequence[str], *, since: float | None,
+    now: float,
+) -> int:  # fmt: skip
+    """Reschedule an endpoint's messages in some statuses (created since a time). Their
+    next attempts follow the order they were made in: promotion breaks ties of
+    ``next_due`` by ``seq``."""
+    values = {"endpoint": endpoint_id, "statuses": list(statuses), "now": ts(now),
+              "since": ts(since if since is not None else 0.0)}  # fmt: skip
+    return max(conn.execute(_REPLAY_MANY, values).rowcount, 0)
+
+
+def trim(conn: Connection, *, older_than: float, batch: int) -> int:
+    """Delete finished messages (their attempts go with them) last changed before a time,
+    a batch per statement, then the payloads no message uses any more."""
+    values = {"before": ts(older_than), "batch": batch}
+    removed = 0
+    while True:
+        deleted = max(conn.execute(_TRIM_MESSAGES, values).rowcount, 0)
+        removed += deleted
+        if deleted < batch:
+            break
+    while conn.execute(_TRIM_PAYLOADS, values).rowcount >= batch:
+        pass
+    return removed
+
+
+def count(conn: Connection, counts: Mapping[str, int]) -> None:
+    """Add to counters, on one random shard each (rows in name order: no deadlock)."""
+    if not counts:
+        return
+    names = sorted(counts)
+    shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 - spreading writes, not security
+    conn.execute(
+        "INSERT INTO webhook_counters (name, shard, value) "
+        "SELECT name, %s, value FROM unnest(%s::text[], %s::bigint[]) AS c(name, value) "
+        "ON CONFLICT (name, shard) DO UPDATE SET value = webhook_counters.value + EXCLUDED.value",
+        (shard, names, [counts[name] for name in names]),
+    )
+
+
+def clean(text: str | None) -> str | None:
+    """Text PostgreSQL can store: NUL characters (a response may hold any) replaced."""
+    return None if text is None else text.replace("\x00", "\ufffd")
