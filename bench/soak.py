@@ -1,7 +1,7 @@
 """Soak: articles at a steady rate through the HTTP API, webhooks to 50 endpoints and
 feed readers polling with conditional GETs, for 10 minutes, on loopback.
 
-Everything runs as deployed, against a private embedded Redis: the API (uvicorn), a CPU
+Everything runs as deployed, against a private embedded PostgreSQL and Redis: the API (uvicorn), a CPU
 worker (``-Q ingest,publish -P prefork -c 2``), an I/O worker (``-Q deliver -P threads
 -c 32``), beat, and a receiver process for the endpoints (answering 204 after
 ``--delay``). The bench submits ``--rate`` articles/s (one in ten an edit of an earlier
@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import redis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -47,6 +46,7 @@ from bench.webhook_fanout import Processes, free_port  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from feeds.webhooks.service import Webhooks  # noqa: E402
 from feeds.webhooks.spec import parse_subscription  # noqa: E402
+from worker.failures import task_failures  # noqa: E402
 from worker.store import Store  # noqa: E402
 
 TOKEN = "soak-token"  # noqa: S105 - a throwaway token for a loopback-only bench
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api, receiver = start(procs, env)
         settings = Settings.from_env(env)
-        store = Store(redis.Redis.from_url(settings.redis_url or ""))
+        store = Store.from_settings(settings)
         subscribe(Webhooks(store, settings), receiver, options)
         tally = Tally()
         started = time.monotonic()
@@ -224,9 +224,14 @@ def poll(api: httpx.Client, number: int, stop: threading.Event, tally: Tally) ->
 
 
 def drained(store: Store) -> bool:
-    client, keys = store.client, store.keys
+    client = store.client
     queues = sum(int(client.llen(name)) for name in ("ingest", "publish", "deliver"))
-    busy = client.exists(keys.pending) or client.zcard(keys.due) or client.exists(keys.feeds_dirty)
+    with store.db.connection() as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM webhook_messages WHERE status IN ('scheduled', "
+            "'queued')) + (SELECT count(*) FROM feeds WHERE changes > rendered_changes)"
+        ).fetchone()
+    busy = store.unfinished() or (row is not None and row[0])
     return queues == 0 and not busy
 
 
@@ -248,35 +253,32 @@ def rss(procs: Processes) -> dict[str, float]:
 
 
 def latencies(store: Store, tally: Tally) -> tuple[list[float], list[float], int, Counter[str]]:
-    """(accepted->stored, accepted->delivered, messages, message states)."""
-    client, keys = store.client, store.keys
-    pipe = client.pipeline(transaction=False)
-    for submission_id, _ in tally.submitted:
-        pipe.hmget(
-            keys.submission(submission_id), ["article_id", "version", "received_at", "done_at"]
-        )
+    """(accepted->stored, accepted->delivered, messages, message states), from PostgreSQL."""
+    ids = [submission_id for submission_id, _ in tally.submitted]
+    with store.db.connection() as conn:
+        submissions = conn.execute(
+            "SELECT article_id, version, extract(epoch FROM received_at), "
+            "extract(epoch FROM done_at) FROM submissions WHERE id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+        messages = conn.execute(
+            "SELECT article_id, version, status, extract(epoch FROM delivered_at) "
+            "FROM webhook_messages"
+        ).fetchall()
     accepted_at: dict[tuple[str, int], float] = {}
     stored = []
-    for article_id, version, received, done in pipe.execute():
+    for article_id, version, received, done in submissions:
         if done is None:
             continue
         stored.append(float(done) - float(received))
-        accepted_at[(article_id.decode(), int(version))] = float(received)
+        accepted_at[(str(article_id), int(version))] = float(received)
     delivered, states = [], Counter()
-    ids = client.zrange(keys.messages, 0, -1)
-    for start in range(0, len(ids), 1000):
-        pipe = client.pipeline(transaction=False)
-        for message_id in ids[start : start + 1000]:
-            pipe.hmget(
-                keys.message(message_id.decode()),
-                ["article_id", "version", "status", "delivered_at"],
-            )
-        for article_id, version, status, delivered_at in pipe.execute():
-            states[status.decode()] += 1
-            key = (article_id.decode(), int(version))
-            if delivered_at and key in accepted_at:
-                delivered.append(float(delivered_at) - accepted_at[key])
-    return stored, delivered, len(ids), states
+    for article_id, version, status, delivered_at in messages:
+        states[str(status)] += 1
+        key = (str(article_id), int(version or 0))
+        if delivered_at is not None and key in accepted_at:
+            delivered.append(float(delivered_at) - accepted_at[key])
+    return stored, delivered, len(messages), states
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -294,7 +296,7 @@ def report(
     logs: Path,
 ) -> None:
     stored, delivered, messages, states = latencies(store, tally)
-    failed_tasks = int(store.client.xlen(store.keys.task_failures))
+    failed_tasks = len(task_failures(store.db, limit=100_000))
     log_errors = [
         line
         for path in sorted(logs.glob("*.log"))
@@ -331,7 +333,7 @@ def report(
         start = memory["start"][name]
         print(f"    {name:<12} {start:7.1f} {warm:7.1f} {end:7.1f} {growth[name]:+7.1%}")
     redis_mib = int(store.client.info("memory")["used_memory"]) / 2**20
-    print(f"    redis        {redis_mib:7.1f} at the end (it keeps every article and message)")
+    print(f"    redis        {redis_mib:7.1f} at the end (queues, flags and counters only)")
     print(
         f"  errors             {errors}: refused {refused}, poll errors {len(tally.poll_errors)}, "
         f"undelivered {undelivered}, failed tasks {failed_tasks}, "

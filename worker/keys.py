@@ -1,23 +1,10 @@
 """Every Redis key syndicate uses, in one place, under one prefix.
 
-Redis holds no record (those are in PostgreSQL): only debounce flags, locks, heartbeats,
-counters and, until they move, webhook delivery state.
+Redis holds no record (those are in PostgreSQL): only debounce flags, heartbeats and
+telemetry counters. Wiping it loses nothing that must survive.
 
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
     {p}publish:runs               list: JSON start/end of recent publish runs (newest first)
-    {p}wh:endpoints               zset: webhook endpoint ids by creation time
-    {p}wh:endpoint:{ep}           hash: one endpoint (url, filters, secrets, state)
-    {p}wh:msg:{mid}               hash: one message to one endpoint (body, status, token)
-    {p}wh:attempts:{mid}          list: JSON record of every attempt of a message
-    {p}wh:msgs                    zset: every message id by creation time (retention)
-    {p}wh:msgs:{ep}               zset: an endpoint's message ids by creation time
-    {p}wh:due                     zset: message id -> due time (the retry schedule)
-    {p}wh:due:{ep}                zset: the same, for one endpoint
-    {p}wh:inflight:{ep}           zset: message id -> lease end (per-endpoint cap)
-    {p}wh:dead                    zset: dead-lettered message ids by time
-    {p}wh:dead:{ep}               zset: an endpoint's dead letters
-    {p}wh:held:{ep}               zset: messages kept while the endpoint is disabled
-    {p}wh:stats                   hash: attempt and outcome counters
     {p}wh:dispatch:scheduled      string: set while a dispatch task is queued
     {p}workers                    hash: worker hostname -> heartbeat JSON
     {p}m:h:{metric}:{label}       hash: one histogram (per-bucket counts, sum, count)
@@ -47,56 +34,7 @@ class Keys:
     def publish_runs(self) -> str:
         return f"{self.prefix}publish:runs"
 
-    # Webhooks: everything under {prefix}wh:
-
-    @property
-    def wh_prefix(self) -> str:
-        """The prefix Lua scripts use to name per-message and per-endpoint keys."""
-        return f"{self.prefix}wh:"
-
-    @property
-    def endpoints(self) -> str:
-        return f"{self.prefix}wh:endpoints"
-
-    def endpoint(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:endpoint:{endpoint_id}"
-
-    def message(self, message_id: str) -> str:
-        return f"{self.prefix}wh:msg:{message_id}"
-
-    def attempts(self, message_id: str) -> str:
-        return f"{self.prefix}wh:attempts:{message_id}"
-
-    @property
-    def messages(self) -> str:
-        return f"{self.prefix}wh:msgs"
-
-    def endpoint_messages(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:msgs:{endpoint_id}"
-
-    @property
-    def due(self) -> str:
-        return f"{self.prefix}wh:due"
-
-    def endpoint_due(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:due:{endpoint_id}"
-
-    def inflight(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:inflight:{endpoint_id}"
-
-    @property
-    def dead(self) -> str:
-        return f"{self.prefix}wh:dead"
-
-    def endpoint_dead(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:dead:{endpoint_id}"
-
-    def held(self, endpoint_id: str) -> str:
-        return f"{self.prefix}wh:held:{endpoint_id}"
-
-    @property
-    def delivery_stats(self) -> str:
-        return f"{self.prefix}wh:stats"
+    # Webhooks
 
     @property
     def dispatch_scheduled(self) -> str:
