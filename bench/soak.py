@@ -2,11 +2,12 @@
 feed readers polling with conditional GETs, for 10 minutes, on loopback.
 
 Everything runs as deployed, against a private embedded PostgreSQL and Redis: the API
-(uvicorn), a CPU worker (``-Q ingest,publish -P prefork -c 2``), an I/O worker
-(``-Q deliver -P threads -c 32``), beat, and a receiver process for the endpoints
-(answering 204 after ``--delay``). The bench submits ``--rate`` articles/s (one in ten an edit of an earlier
-one) with ``POST /v1/articles`` and runs ``--pollers`` feed readers, each fetching the
-main Atom, RSS and JSON feeds and one tag feed once a second with ``If-None-Match``.
+(uvicorn), a CPU worker (``-Q ingest,publish -P prefork -c 2``), an I/O worker (``-Q
+deliver -P threads -c 32``), beat, and a receiver process for the endpoints (answering
+204 after ``--delay``). The bench submits ``--rate`` articles/s (one in ten an edit of
+an earlier one) with ``POST /v1/articles`` and runs ``--pollers`` feed readers, each
+fetching the main Atom, RSS and JSON feeds and one tag feed once a second with ``If-
+None-Match``.
 
 Endpoints: ``--firehose`` of the 50 take every article (``max_in_flight`` 4); the others
 each follow one tag (each article has one of their tags), so an article makes
