@@ -7,13 +7,17 @@ In one run, against a private embedded PostgreSQL and Redis and real Celery work
 2. N copies of the shared sample article (default 10,000; each with its own title, so
    its own id, author and tag feeds as the sample has) submitted through the Python API
    and processed by the workers; feeds published;
-3. Redis ``used_memory`` again (target: no more than 50 MB above the baseline, whatever N
-   is: Redis holds no record), and PostgreSQL's bytes per article, tables + indexes +
-   TOAST, split into the article's own rows (version, summaries, history, feed
-   membership, event) and the submission's raw input (dropped after the retention
-   period), against the article's raw bytes (target: <= 3x).
+   Each article goes as a webhook to ``--endpoints`` endpoints (default 10) of a local
+   receiver, through a real I/O worker;
+3. once everything is delivered, Redis ``used_memory`` again (target: no more than 50 MB
+   above the baseline, whatever N is: Redis holds no record), PostgreSQL's bytes per
+   article, tables + indexes + TOAST, split into the article's own rows (version,
+   summaries, history, feed membership, event) and the submission's raw input (dropped
+   after the retention period), against the article's raw bytes (target: <= 3x), and
+   bytes per delivered message (its row and its attempt, payload excluded; target: <=
+   300); the payload, stored once per event, is reported apart.
 
-    .venv/bin/python bench/storage_footprint.py [--articles 10000] [--sample PATH]
+    .venv/bin/python bench/storage_footprint.py [--articles 10000] [--endpoints 10]
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ sys.path.insert(0, str(REPO_ROOT))
 import redis  # noqa: E402
 
 from bench._common import celery_worker, private_redis, wait_for  # noqa: E402
+from bench.webhook_fanout import free_port  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from feeds.webhooks.service import Webhooks  # noqa: E402
+from feeds.webhooks.spec import parse_subscription  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
 
 SAMPLE = REPO_ROOT.parent / "shared" / "samples" / "red-rocket-2021-ending-explained.txt"
@@ -38,6 +45,8 @@ ARTICLE_TABLES = ("articles", "article_versions", "events", "feeds", "feed_entri
                   "feed_changes")  # fmt: skip
 SUBMISSION_TABLES = ("submissions",)
 DOCUMENT_TABLES = ("feed_documents",)
+MESSAGE_TABLES = ("webhook_messages", "webhook_attempts")
+PAYLOAD_TABLES = ("webhook_payloads",)
 MIB = 2**20
 
 
@@ -67,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--sample", type=Path, default=SAMPLE)
+    parser.add_argument("--endpoints", type=int, default=10)
     options = parser.parse_args(argv)
     if not options.sample.exists():
         raise SystemExit(f"no sample article at {options.sample} (--sample PATH)")
@@ -74,48 +84,95 @@ def main(argv: list[str] | None = None) -> int:
 
     stack, env = private_redis("footprint")
     env["SYNDICATE_PUBLISH_DELAY_MS"] = "2000"
-    worker = subprocess.Popen(
-        celery_worker("ingest,publish", "prefork", 2, "--loglevel", "WARNING"),
-        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    env["SYNDICATE_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
+    port = free_port()
+    children = start_children(env, port)
     try:
         settings = Settings.from_env(env)
         submitter = Submitter.from_settings(settings)
         client = submitter.store.client
+        subscribe(Webhooks(submitter.store, settings), port, options.endpoints)
         warm = submitter.submit(copies(sample, 1, "warm")[0])
         wait_for(lambda: _done(submitter, warm.submission_id), 120)
         time.sleep(3)
         baseline = used_memory(client)
-        before = {
-            "article": relation_bytes(stack.database_url, ARTICLE_TABLES),
-            "submission": relation_bytes(stack.database_url, SUBMISSION_TABLES),
-            "documents": relation_bytes(stack.database_url, DOCUMENT_TABLES),
-        }
+        before = sizes(stack.database_url)
+        delivered_before = delivered(submitter)
         started = time.perf_counter()
         accepted = [submitter.submit(body) for body in copies(sample, options.articles, "run")]
         wait_for(lambda: submitter.store.unfinished() == 0, 3600)
         wait_for(lambda: _feeds_published(submitter), 600)
+        wanted = delivered_before + n_messages(options)
+        wait_for(lambda: delivered(submitter) >= wanted, 3600)
         elapsed = time.perf_counter() - started
         time.sleep(3)
         after_memory = used_memory(client)
-        after = {
-            "article": relation_bytes(stack.database_url, ARTICLE_TABLES),
-            "submission": relation_bytes(stack.database_url, SUBMISSION_TABLES),
-            "documents": relation_bytes(stack.database_url, DOCUMENT_TABLES),
-        }
-        outcomes = {submitter.store.submission(a.submission_id).result for a in accepted[-100:]}  # type: ignore[union-attr]
+        after = sizes(stack.database_url)
+        last = submitter.store.submission(accepted[-1].submission_id)
+        outcome = last.result if last else None
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        for child in children:
+            child.terminate()
+            child.wait(timeout=60)
         stack.stop()
+    report(options, raw=len(sample), elapsed=elapsed, outcome=str(outcome),
+           memory=(baseline, after_memory), before=before, after=after)  # fmt: skip
+    return 0
 
+
+def start_children(env: dict[str, str], port: int) -> list[subprocess.Popen[bytes]]:
+    """A CPU worker, an I/O worker and the fan-out bench's receiver (204 at once)."""
+    receiver = [
+        sys.executable, "-m", "uvicorn", "--factory", "bench.webhook_fanout:receiver_app",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--no-access-log", "--lifespan", "off",
+    ]  # fmt: skip
+    commands = (
+        celery_worker("ingest,publish", "prefork", 2, "--loglevel", "WARNING"),
+        celery_worker("deliver", "threads", 32, "--loglevel", "WARNING"),
+        receiver,
+    )
+    return [
+        subprocess.Popen(
+            command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for command in commands
+    ]
+
+
+def subscribe(webhooks: Webhooks, port: int, count: int) -> None:
+    for index in range(count):
+        request = {"url": f"http://127.0.0.1:{port}/ep/{index}", "max_in_flight": 8}
+        webhooks.subscribe(parse_subscription(request, creating=True))
+
+
+def sizes(database_url: str) -> dict[str, int]:
+    return {
+        "article": relation_bytes(database_url, ARTICLE_TABLES),
+        "submission": relation_bytes(database_url, SUBMISSION_TABLES),
+        "documents": relation_bytes(database_url, DOCUMENT_TABLES),
+        "messages": relation_bytes(database_url, MESSAGE_TABLES),
+        "payloads": relation_bytes(database_url, PAYLOAD_TABLES),
+    }
+
+
+def report(
+    options: argparse.Namespace,
+    *,
+    raw: int,
+    elapsed: float,
+    outcome: str,
+    memory: tuple[int, int],
+    before: dict[str, int],
+    after: dict[str, int],
+) -> None:
+    baseline, after_memory = memory
     n = options.articles
-    raw = len(sample)
     growth = (after_memory - baseline) / MIB
     per = {name: (after[name] - before[name]) / n for name in after}
-    last = sorted(map(str, outcomes))
-    print(f"{n:,} copies of {options.sample.name} ({raw:,} bytes each), processed in "
-          f"{elapsed:.0f}s ({n / elapsed:.0f}/s); last outcomes {last}")  # fmt: skip
+    messages = n_messages(options)
+    print(f"{n:,} copies of {options.sample.name} ({raw:,} bytes each), processed and "
+          f"delivered in {elapsed:.0f}s ({n / elapsed:.0f}/s); last outcome {outcome}")  # fmt: skip
     verdict = "met" if growth <= 50 else "MISSED"
     print(f"Redis used_memory: {baseline / MIB:.1f} MiB idle, {after_memory / MIB:.1f} MiB "
           f"after; growth {growth:+.1f} MiB (target <= 50)  {verdict}")  # fmt: skip
@@ -128,7 +185,26 @@ def main(argv: list[str] | None = None) -> int:
           f"SYNDICATE_SUBMISSION_RETENTION)")  # fmt: skip
     print(f"  + {per['documents']:,.0f} published feed documents and archive pages "
           f"(stored once, gzip) per article")  # fmt: skip
-    return 0
+    if messages:
+        per_message = (after["messages"] - before["messages"]) / messages
+        verdict = "met" if per_message <= 300 else "MISSED"
+        print(f"{messages:,} webhook messages delivered ({options.endpoints} endpoints): "
+              f"{per_message:,.0f} bytes per message with its attempt, payload excluded "
+              f"(target <= 300)  {verdict}")  # fmt: skip
+        print(f"  + {(after['payloads'] - before['payloads']) / n:,.0f} bytes of payload per "
+              f"event, stored once for all its endpoints")  # fmt: skip
+
+
+def n_messages(options: argparse.Namespace) -> int:
+    return int(options.articles) * int(options.endpoints)
+
+
+def delivered(submitter: Submitter) -> int:
+    with submitter.store.db.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM webhook_messages WHERE status = 'delivered'"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _done(submitter: Submitter, submission_id: str) -> bool:
