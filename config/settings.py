@@ -80,9 +80,12 @@ class Settings:
 
     @property
     def delivery_lease(self) -> float:
-        """How long a promoted message waits before it is promoted again: long enough that
-        Celery redelivers a killed attempt first (after the visibility timeout)."""
-        return 5.0 * self.visibility_timeout
+        """How long a promoted message waits before it is promoted again (its task was lost:
+        a killed worker, a wiped Redis). Longer than any attempt can last, so a live attempt
+        is never doubled (a second claim within the attempt guard is refused anyway), and
+        short, so a lost one comes back in seconds, not after the broker's visibility
+        timeout; a stale task message that comes back later finds its token changed."""
+        return self.attempt_guard + 3.0
 
     @property
     def soft_time_limit(self) -> float:
