@@ -5,8 +5,8 @@
   sweep, the publish sweep and the delivery leases find the unfinished work in
   PostgreSQL and queue it again: every article is stored, published and delivered.
 - PostgreSQL is the record: it is SIGKILLed mid-flow and restarted. Posts answer 503
-  while it is down (a client retries them); nothing answered 202 is lost, and the API and
-  workers reconnect by themselves.
+  while it is down (a client retries them); nothing answered 202 is lost (stored,
+  published, delivered), and the API and workers reconnect by themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from feeds.publish import Publisher
+from feeds.webhooks.service import Webhooks
 from feeds.webhooks.spec import parse_subscription
 from tests.faults.conftest import HEADERS, System, deliveries, entry_id, feed_entries
 from tests.integration.conftest import wait_until
@@ -153,24 +154,34 @@ def test_postgres_killed_mid_flow_loses_nothing_accepted(
     api = system.api()
     system.beat()
     system.worker("ingest,publish", concurrency=2)
-    poster = Poster(api.client, "killed")
-    poster.thread.start()
-    poster.wait_for(ARTICLES // 3)
+    system.worker("deliver", concurrency=8, pool="threads")
     server = own_postgres()
-    server.kill()
-    time.sleep(2)
-    server.start()
-    restarted_at = time.monotonic()
-    poster.thread.join(timeout=120)
-    assert not poster.thread.is_alive() and len(poster.accepted) == ARTICLES
     store = Store(Database(server.url), system.client())
-    try:
-        settle(system, store, set(poster.accepted.values()))
-    finally:
-        store.db.close()
+    with running_receiver() as receiver:
+        request = {"url": receiver.url("/killed"), "max_in_flight": 4}
+        Webhooks(store, system.settings).subscribe(parse_subscription(request, creating=True))
+        poster = Poster(api.client, "killed")
+        poster.thread.start()
+        poster.wait_for(ARTICLES // 3)
+        server.kill()
+        time.sleep(2)
+        server.start()
+        restarted_at = time.monotonic()
+        poster.thread.join(timeout=120)
+        assert not poster.thread.is_alive() and len(poster.accepted) == ARTICLES
+        ids = set(poster.accepted.values())
+        try:
+            settle(system, store, ids)
+
+            def delivered() -> set[str]:
+                return {d.article_id for d in deliveries(receiver, "/killed") if d.status == 204}
+
+            wait_until(lambda: delivered() >= ids, timeout=120, interval=0.5)
+        finally:
+            store.db.close()
     recovered_in = time.monotonic() - restarted_at
     assert all(p.process.poll() is None for p in system.processes)
     assert api.client.get("/readyz").json()["postgres"] == "ok"
     print(f"\nPostgreSQL SIGKILLed mid-flow (down 2 s): {ARTICLES} accepted, 0 lost, "
-          f"{poster.refused} posts answered 503 meanwhile; all stored and published "
-          f"{recovered_in:.1f}s after the restart")  # fmt: skip
+          f"{poster.refused} posts answered 503 meanwhile; all stored, published and "
+          f"delivered {recovered_in:.1f}s after the restart")  # fmt: skip
