@@ -167,11 +167,25 @@ class Store:
         self.keys = keys or Keys()
 
     @classmethod
-    def from_settings(cls, settings: Settings, **redis_options: Any) -> Store:
-        return cls(
-            Database.from_settings(settings, max_size=settings.database_pool_size),
-            redis_client(settings, **redis_options),
+    def from_settings(
+        cls, settings: Settings, *, wait_for_flush: bool = True, **redis_options: Any
+    ) -> Store:
+        database = Database.from_settings(
+            settings, max_size=settings.database_pool_size, wait_for_flush=wait_for_flush
         )
+        return cls(database, redis_client(settings, **redis_options))
+
+    @classmethod
+    def for_workers(cls, settings: Settings, **redis_options: Any) -> Store:
+        """The store as Celery workers use it: commits do not wait for the WAL flush.
+
+        What a worker writes is derived from committed submissions: should PostgreSQL
+        crash in the fraction of a second before a commit reaches the disk, the submission
+        is still unfinished (or the lost state precedes every durable one: WAL is replayed
+        in order), and the outbox sweep processes it again, to the same version and the
+        same webhook message ids. Acceptance (the API) always waits for the flush.
+        """
+        return cls.from_settings(settings, wait_for_flush=False, **redis_options)
 
     # -- submissions -------------------------------------------------------------
 
@@ -222,19 +236,18 @@ class Store:
         The article's status changes only for a submission at least as new as the
         stored version, and the stalled-submission clock restarts.
         """
-        with self.db.connection() as conn, conn.transaction():
+        with self.db.connection() as conn:  # one statement: one round trip, atomic
             row = conn.execute(
-                "UPDATE submissions SET status = 'processing', queued_at = %s WHERE id = %s "
-                "AND status NOT IN ('done', 'failed', 'discarded') RETURNING seq",
-                (ts(now), submission.id),
+                "WITH started AS ("
+                " UPDATE submissions SET status = 'processing', queued_at = %(now)s"
+                " WHERE id = %(id)s AND status NOT IN ('done', 'failed', 'discarded')"
+                " RETURNING seq),"
+                " shown AS (UPDATE articles SET status = 'processing' FROM started"
+                " WHERE articles.id = %(article)s AND articles.seq <= started.seq)"
+                " SELECT count(*) FROM started",
+                {"now": ts(now), "id": submission.id, "article": submission.article_id},
             ).fetchone()
-            if row is None:
-                return False
-            conn.execute(
-                "UPDATE articles SET status = 'processing' WHERE id = %s AND seq <= %s",
-                (submission.article_id, row[0]),
-            )
-        return True
+        return bool(row and row[0])
 
     def record_rejected(
         self, *, raw: bytes, error: str, content_type: str | None, at: float
@@ -562,8 +575,7 @@ def _write(conn: Connection, submission: Submission, plan: CommitPlan, now: floa
         (seq, plan.status, plan.version, plan.content_hash, plan.deleted,
          ts(plan.published_ts), article_id),
     )  # fmt: skip
-    for feed in plan.dirty_feeds:
-        _place_in_feed(conn, feed, article_id, plan)
+    _place_in_feeds(conn, article_id, plan)
     row = conn.execute(
         "INSERT INTO events (type, article_id, version, seq, submission_id, at, "
         "changed_sections) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -574,47 +586,63 @@ def _write(conn: Connection, submission: Submission, plan: CommitPlan, now: floa
     return str(row[0])
 
 
-def _place_in_feed(conn: Connection, feed: str, article_id: str, plan: CommitPlan) -> None:
-    """Enter, move or leave one feed, and mark it (and the entry's archive page) changed.
+def _place_in_feeds(conn: Connection, article_id: str, plan: CommitPlan) -> None:
+    """Enter, move or leave the feeds, and mark them (and the entries' archive pages)
+    changed, in a few set-based statements.
 
     An article's ordinal in a feed is handed out once, when it first enters the feed,
     and freed when it leaves: archive pages are ranges of ordinals, so they never shift.
+    Feed rows are locked in key order (the first statement), as in every commit, so
+    concurrent commits cannot deadlock on them.
     """
-    present = feed in plan.feed_names
-    conn.execute(
-        "INSERT INTO feeds (key, name, changes) VALUES (%s, %s, 1) ON CONFLICT (key) DO UPDATE "
-        "SET changes = feeds.changes + 1, name = CASE WHEN %s THEN EXCLUDED.name "
-        "ELSE feeds.name END",
-        (feed, plan.feed_names.get(feed, ""), present),
-    )
+    feeds = sorted(plan.dirty_feeds)
+    present = [feed for feed in feeds if feed in plan.feed_names]
+    absent = [feed for feed in feeds if feed not in plan.feed_names]
     published = ts(plan.published_ts)
+    conn.execute(
+        "INSERT INTO feeds AS f (key, name, changes)"
+        " SELECT key, coalesce(name, ''), 1 FROM unnest(%(keys)s::text[], %(names)s::text[])"
+        " AS t(key, name) ORDER BY key"
+        " ON CONFLICT (key) DO UPDATE SET changes = f.changes + 1,"
+        " name = CASE WHEN EXCLUDED.key = ANY(%(present)s) THEN EXCLUDED.name ELSE f.name END",
+        {"keys": feeds, "names": [plan.feed_names.get(feed) for feed in feeds],
+         "present": present},
+    )  # fmt: skip
+    changed: list[tuple[str, int]] = []
     if present:
-        row = conn.execute(
-            "UPDATE feed_entries SET published_at = %s WHERE feed = %s AND article_id = %s "
-            "RETURNING ordinal",
-            (published, feed, article_id),
-        ).fetchone()
-        if row is None:
-            row = conn.execute(
-                "UPDATE feeds SET ordinals_issued = ordinals_issued + 1 WHERE key = %s "
-                "RETURNING ordinals_issued - 1",
-                (feed,),
-            ).fetchone()
-            assert row is not None
+        moved = conn.execute(
+            "UPDATE feed_entries SET published_at = %s WHERE article_id = %s "
+            "AND feed = ANY(%s) RETURNING feed, ordinal",
+            (published, article_id, present),
+        ).fetchall()
+        changed += [(str(feed), int(ordinal)) for feed, ordinal in moved]
+        entering = sorted(set(present) - {feed for feed, _ in changed})
+        if entering:
+            issued = conn.execute(
+                "UPDATE feeds SET ordinals_issued = ordinals_issued + 1 WHERE key = ANY(%s) "
+                "RETURNING key, ordinals_issued - 1",
+                (entering,),
+            ).fetchall()
+            new = [(str(feed), int(ordinal)) for feed, ordinal in issued]
             conn.execute(
                 "INSERT INTO feed_entries (feed, article_id, ordinal, published_at) "
-                "VALUES (%s, %s, %s, %s)",
-                (feed, article_id, row[0], published),
+                "SELECT feed, %s, ordinal, %s FROM unnest(%s::text[], %s::bigint[]) "
+                "AS t(feed, ordinal)",
+                (article_id, published, [f for f, _ in new], [o for _, o in new]),
             )
-    else:
-        row = conn.execute(
-            "DELETE FROM feed_entries WHERE feed = %s AND article_id = %s RETURNING ordinal",
-            (feed, article_id),
-        ).fetchone()
-    if row is not None:
+            changed += new
+    if absent:
+        left = conn.execute(
+            "DELETE FROM feed_entries WHERE article_id = %s AND feed = ANY(%s) "
+            "RETURNING feed, ordinal",
+            (article_id, absent),
+        ).fetchall()
+        changed += [(str(feed), int(ordinal)) for feed, ordinal in left]
+    if changed:
         conn.execute(
-            "INSERT INTO feed_changes (feed, ordinal) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (feed, row[0]),
+            "INSERT INTO feed_changes (feed, ordinal) SELECT * FROM "
+            "unnest(%s::text[], %s::bigint[]) ON CONFLICT DO NOTHING",
+            ([feed for feed, _ in changed], [ordinal for _, ordinal in changed]),
         )
 
 

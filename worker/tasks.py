@@ -43,7 +43,7 @@ def _settings() -> Settings:
 
 @cache
 def _store() -> Store:
-    return Store.from_settings(_settings(), health_check_interval=30)
+    return Store.for_workers(_settings(), health_check_interval=30)
 
 
 def _patiently(run: Callable[[], T]) -> T:

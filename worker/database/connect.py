@@ -6,7 +6,9 @@ function gives every process its URL, so the API, the workers and the CLI agree.
 :class:`Database` hands out pooled connections (psycopg 3, ``psycopg_pool``). Celery's
 prefork workers fork after start-up, and a connection must never cross a fork, so the
 pool is created on first use in each process and re-created when the process id
-changes.
+changes. Connections are not checked on checkout (that would cost a round trip per use):
+after a PostgreSQL restart, each pooled connection fails once, is discarded by the pool,
+and the caller's retry (tasks wait out store trouble; the API answers 503) gets a new one.
 """
 
 from __future__ import annotations
@@ -55,10 +57,13 @@ def redacted(url: str) -> str:
 class Database:
     """A lazily created, fork-aware connection pool for one database URL."""
 
-    def __init__(self, url: str, *, max_size: int = 8, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, max_size: int = 8, timeout: float = 5.0, wait_for_flush: bool = True
+    ) -> None:
         self.url = url
         self.max_size = max_size
         self.timeout = timeout
+        self.wait_for_flush = wait_for_flush
         self._pool: ConnectionPool[Connection] | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -77,13 +82,19 @@ class Database:
                     min_size=1,
                     max_size=self.max_size,
                     timeout=self.timeout,
-                    kwargs={"autocommit": True},
+                    kwargs=self._connection_options(),
                     open=True,
-                    check=ConnectionPool.check_connection,
                     name=f"syndicate-{os.getpid()}",
                 )
                 self._pid = os.getpid()
             return self._pool
+
+    def _connection_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"autocommit": True}
+        if not self.wait_for_flush:
+            # See Store.for_workers: a commit returns before its WAL reaches the disk.
+            options["options"] = "-c synchronous_commit=off"
+        return options
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
