@@ -6,9 +6,7 @@ function gives every process its URL, so the API, the workers and the CLI agree.
 :class:`Database` hands out pooled connections (psycopg 3, ``psycopg_pool``). Celery's
 prefork workers fork after start-up, and a connection must never cross a fork, so the
 pool is created on first use in each process and re-created when the process id
-changes. Connections are not checked on checkout (that would cost a round trip per use):
-after a PostgreSQL restart, each pooled connection fails once, is discarded by the pool,
-and the caller's retry (tasks wait out store trouble; the API answers 503) gets a new one.
+changes.
 """
 
 from __future__ import annotations
@@ -84,6 +82,9 @@ class Database:
                     timeout=self.timeout,
                     kwargs=self._connection_options(),
                     open=True,
+                    # One cheap round trip per checkout: after a PostgreSQL restart a stale
+                    # connection is replaced here instead of failing a request.
+                    check=ConnectionPool.check_connection,
                     name=f"syndicate-{os.getpid()}",
                 )
                 self._pid = os.getpid()
