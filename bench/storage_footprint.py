@@ -7,8 +7,8 @@ In one run, against a private embedded PostgreSQL and Redis and real Celery work
 2. N copies of the shared sample article (default 10,000; each with its own title, so
    its own id, author and tag feeds as the sample has) submitted through the Python API
    and processed by the workers; feeds published;
-   Each article goes as a webhook to ``--endpoints`` endpoints (default 10) of a local
-   receiver, through a real I/O worker;
+   With ``--endpoints K``, each article also goes as a webhook to K endpoints of a local
+   receiver, through a real I/O worker and beat;
 3. once everything is delivered, Redis ``used_memory`` again (target: no more than 50 MB
    above the baseline, whatever N is: Redis holds no record), PostgreSQL's bytes per
    article, tables + indexes + TOAST, split into the article's own rows (version,
@@ -17,7 +17,7 @@ In one run, against a private embedded PostgreSQL and Redis and real Celery work
    bytes per delivered message (its row and its attempt, payload excluded; target: <=
    300); the payload, stored once per event, is reported apart.
 
-    .venv/bin/python bench/storage_footprint.py [--articles 10000] [--endpoints 10]
+    .venv/bin/python bench/storage_footprint.py [--articles 10000] [--endpoints 0]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import redis  # noqa: E402
 
-from bench._common import celery_worker, private_redis, wait_for  # noqa: E402
+from bench._common import celery, celery_worker, private_redis, wait_for  # noqa: E402
 from bench.webhook_fanout import free_port  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from feeds.webhooks.service import Webhooks  # noqa: E402
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--sample", type=Path, default=SAMPLE)
-    parser.add_argument("--endpoints", type=int, default=10)
+    parser.add_argument("--endpoints", type=int, default=0)
     options = parser.parse_args(argv)
     if not options.sample.exists():
         raise SystemExit(f"no sample article at {options.sample} (--sample PATH)")
@@ -127,9 +127,11 @@ def start_children(env: dict[str, str], port: int) -> list[subprocess.Popen[byte
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log", "--lifespan", "off",
     ]  # fmt: skip
+    schedule = str(Path(env["SYNDICATE_DATA_DIR"]) / "beat-schedule")
     commands = (
         celery_worker("ingest,publish", "prefork", 2, "--loglevel", "WARNING"),
         celery_worker("deliver", "threads", 32, "--loglevel", "WARNING"),
+        celery("beat", "-s", schedule, "--loglevel", "WARNING"),
         receiver,
     )
     return [
