@@ -13,19 +13,18 @@ this process started is stopped (SIGTERM, which makes Redis flush the AOF) by
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
+from worker.child_servers import start_lock, stop_child
 from worker.core.errors import SyndicateError
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class EmbeddedRedis:
     def start(self) -> EmbeddedRedis:
         """Start the server, or reuse the one already answering for this directory."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self._start_lock():
+        with start_lock(self.data_dir / "redis.lock"):
             if self.ping() or self._wait_for_running_server():
                 log.info("reusing embedded Redis at %s", self.socket_path)
                 return self
@@ -94,16 +93,8 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Stop the server if this object started it; AOF is flushed by Redis on SIGTERM."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            log.warning("embedded Redis did not stop in %ss; killing it", _STOP_TIMEOUT)
-            process.kill()
-            process.wait()
-        log.info("stopped embedded Redis at %s", self.socket_path)
+        if stop_child(process, name="embedded Redis", how=signal.SIGTERM, timeout=_STOP_TIMEOUT):
+            log.info("stopped embedded Redis at %s", self.socket_path)
 
     def ping(self) -> bool:
         """Whether a server answers on the socket."""
@@ -178,12 +169,3 @@ class EmbeddedRedis:
             time.sleep(0.02)
         self.stop()
         raise EmbeddedRedisError(f"redis-server did not answer within {_START_TIMEOUT}s")
-
-    @contextmanager
-    def _start_lock(self) -> Iterator[None]:
-        with open(self.data_dir / "redis.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -18,19 +18,18 @@ is kept) by :meth:`EmbeddedPostgres.stop`. A lock file serializes concurrent sta
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import logging
 import os
 import pwd
+import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
+from worker.child_servers import start_lock, stop_child
 from worker.core.errors import SyndicateError
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class EmbeddedPostgres:
     def start(self) -> EmbeddedPostgres:
         """Start the server (creating the cluster on first use), or reuse a running one."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with self._start_lock():
+        with start_lock(self.root.parent / "postgres.lock"):
             if self.ping() or self._wait_for_running_server():
                 log.info("reusing embedded PostgreSQL at %s", self.root)
                 self._ensure_database()
@@ -94,16 +93,11 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Stop the server if this object started it (SIGINT: PostgreSQL's fast shutdown)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(2)
-        try:
-            process.wait(timeout=_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            log.warning("embedded PostgreSQL did not stop in %ss; killing it", _STOP_TIMEOUT)
-            process.kill()
-            process.wait()
-        log.info("stopped embedded PostgreSQL at %s", self.root)
+        stopped = stop_child(
+            process, name="embedded PostgreSQL", how=signal.SIGINT, timeout=_STOP_TIMEOUT
+        )
+        if stopped:
+            log.info("stopped embedded PostgreSQL at %s", self.root)
 
     def kill(self) -> None:
         """SIGKILL the server (fault tests: a crashed database); it can be started again."""
@@ -218,12 +212,3 @@ class EmbeddedPostgres:
             ).fetchone()
             if found is None:
                 connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-
-    @contextmanager
-    def _start_lock(self) -> Iterator[None]:
-        with open(self.root.parent / "postgres.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
