@@ -75,17 +75,6 @@ def feed_state(db: Database, feed: str) -> FeedState:
     return FeedState(str(row[0]), int(row[1]), None if row[2] is None else int(row[2]))
 
 
-def newest(db: Database, feed: str, limit: int) -> list[str]:
-    """Ids of the feed's newest live articles, newest first."""
-    with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT article_id FROM feed_entries WHERE feed = %s "
-            "ORDER BY published_at DESC, article_id DESC LIMIT %s",
-            (feed, limit),
-        ).fetchall()
-    return [str(row[0]) for row in rows]
-
-
 def current(db: Database, feed: str, limit: int, first_unarchived: int) -> list[str]:
     """Ids of the subscription document's entries, newest first: the ``limit`` newest, and
     every entry not yet on a complete archive page (ordinal >= ``first_unarchived``).

@@ -24,8 +24,9 @@ from prometheus_client.registry import Collector
 
 from feeds.webhooks.store import WebhookStore
 from worker.database.connect import DATABASE_TROUBLE
+from worker.keys import as_text
 from worker.status import live_consumers, queue_states
-from worker.store import Store, as_text
+from worker.store import Store
 from worker.telemetry import BUCKETS
 
 log = logging.getLogger(__name__)

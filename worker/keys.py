@@ -57,3 +57,8 @@ class Keys:
 
     def throughput(self, bucket: int) -> str:
         return f"{self.prefix}m:done:{bucket}"
+
+
+def as_text(value: object) -> str:
+    """A Redis reply (bytes, or anything else) as text; bytes are decoded as UTF-8."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

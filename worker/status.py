@@ -16,8 +16,8 @@ import redis
 from config.celery_app import CPU_QUEUES, IO_QUEUES
 from feeds.webhooks.store import WebhookStore
 from worker.database.connect import Database
-from worker.keys import Keys
-from worker.store import Store, as_text
+from worker.keys import Keys, as_text
+from worker.store import Store
 from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
 
 QUEUES = (*CPU_QUEUES, *IO_QUEUES)

@@ -47,15 +47,9 @@ __all__ = [
     "Store",
     "Submission",
     "SubmissionKind",
-    "as_text",
     "feed_names",
     "feeds_of",
 ]
-
-
-def as_text(value: object) -> str:
-    """A Redis reply (bytes, or anything else) as text; bytes are decoded as UTF-8."""
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def ts(seconds: float) -> datetime:

@@ -97,7 +97,7 @@ def events_of(store: Store, article_id: str) -> list[dict[str, int]]:
 def live_ids(store: Store, newest: int | None = None) -> list[str]:
     """Ids of stored articles (all, or the ``newest`` of the main feed, newest first)."""
     if newest is not None:
-        return feed_store.newest(store.db, "main", newest)
+        return feed_store.current(store.db, "main", newest, first_unarchived=2**62)
     with store.db.connection() as conn:
         rows = conn.execute("SELECT id FROM articles WHERE version > 0 AND NOT deleted")
         return sorted(str(row[0]) for row in rows.fetchall())
