@@ -104,7 +104,6 @@ def _publish_dirty_feeds() -> list[str]:
     # Cleared first: changes committed while this render runs schedule another one.
     store.client.delete(store.keys.publish_scheduled)
     publisher = Publisher(store, _settings())
-    started = time.time()
     # One run at a time (two renders of one feed at once could store the older document
     # last). The lock is PostgreSQL's, held by this run's session: it cannot be lost
     # with Redis, and a run that dies releases it with its connection.
@@ -112,8 +111,11 @@ def _publish_dirty_feeds() -> list[str]:
         if not taken:
             schedule_publish()  # another run is rendering: publish again shortly
             return []
+        # Timed inside the lock, so recorded runs never overlap however slow the
+        # lock's acquisition or release is.
+        started = time.time()
         rendered = publisher.publish_dirty()
-    finished = time.time()
+        finished = time.time()
     _note_publish_run(store, started, finished, len(rendered))
     if rendered:
         telemetry.record("feed_publish_seconds", "all", finished - started)
