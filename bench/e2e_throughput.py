@@ -35,6 +35,9 @@ from config.settings import Settings  # noqa: E402
 from feeds import feed_store  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
 
+#: How often a timed phase checks for its end (the same for the ceiling and the articles).
+POLL = 0.02
+
 
 def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         for _ in range(n):
             app.send_task("syndicate.ping", args=[counter])
-        wait_for(lambda: int(client.get(counter) or 0) >= n, 600)
+        wait_for(lambda: int(client.get(counter) or 0) >= n, 600, POLL)
         ceiling = n / (time.perf_counter() - start)
 
         run = uuid.uuid4().hex[:6]
@@ -76,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         accepted = [submitter.submit(body) for body in bodies]
         submitted = time.perf_counter() - start
         last = accepted[-1].submission_id
-        wait_for(lambda: _done(submitter, last), 600)
-        wait_for(lambda: all(_done(submitter, item.submission_id) for item in accepted[-50:]), 600)
+        wait_for(lambda: _done(submitter, last), 600, POLL)
+        wait_for(
+            lambda: all(_done(submitter, item.submission_id) for item in accepted[-50:]), 600, POLL
+        )
         throughput = n / (time.perf_counter() - start)
         outcomes = {submitter.store.submission(item.submission_id).result for item in accepted}  # type: ignore[union-attr]
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench._common import article, private_redis, wait_for  # noqa: E402
 from config.celery_app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from feeds import feed_store  # noqa: E402
 from tests.integration.conftest import WorkerProcess  # noqa: E402
 from worker.submit import Submitter  # noqa: E402
 
@@ -55,13 +56,14 @@ def run(workers: int, articles: int) -> dict[str, object]:
         start = time.perf_counter()
         for submission_id in queued:
             app.send_task("syndicate.ingest", args=[submission_id])
-        wait_for(lambda: client.zcard("syn:articles") >= articles, 900)
+        store = holding.store
+        wait_for(lambda: store.unfinished() == 0, 900, 0.05)
         stored = time.perf_counter() - start
-        wait_for(lambda: not any(client.exists(k) for k in ("syn:feeds:dirty",
-                 "syn:publish:lock", "syn:publish:scheduled")), 300)  # fmt: skip
+        wait_for(lambda: feed_store.dirty_count(store.db) == 0
+                 and not client.exists("syn:publish:scheduled"), 300, 0.05)  # fmt: skip
         published = time.perf_counter() - start
         after = commandstats(client)
-        renders = sum(int(v) for v in client.hgetall("syn:feed-renders").values())
+        renders = sum(feed_store.renders(store.db).values())
     finally:
         for process in processes:
             process.stop()

@@ -164,10 +164,13 @@ def read_document(
     )
 
 
-def etag_of(db: Database, path: str) -> str | None:
+def etags_of(db: Database, paths: list[str]) -> dict[str, str]:
+    """The stored ETag of each of ``paths`` that is stored."""
     with db.connection() as conn:
-        row = conn.execute("SELECT etag FROM feed_documents WHERE path = %s", (path,)).fetchone()
-    return None if row is None else str(row[0])
+        rows = conn.execute(
+            "SELECT path, etag FROM feed_documents WHERE path = ANY(%s)", (paths,)
+        ).fetchall()
+    return {str(path): str(etag) for path, etag in rows}
 
 
 def document_exists(db: Database, path: str) -> bool:

@@ -170,6 +170,21 @@ class Hub:
             ).fetchall()
         return {str(callback): secret for callback, secret in rows}
 
+    def subscriptions(self, paths: list[str]) -> list[tuple[str, str]]:
+        """(path, callback) of every live subscription to any of ``paths``, in two
+        statements however many paths; expired leases are dropped."""
+        with self.store.db.connection() as conn:
+            conn.execute(
+                "DELETE FROM websub_subscriptions WHERE path = ANY(%s) AND expires_at <= now()",
+                (paths,),
+            )
+            rows = conn.execute(
+                "SELECT path, callback FROM websub_subscriptions WHERE path = ANY(%s) "
+                "ORDER BY path, callback",
+                (paths,),
+            ).fetchall()
+        return [(str(path), str(callback)) for path, callback in rows]
+
     def leases(self, path: str) -> dict[str, float]:
         """Callback -> lease expiry (seconds since the epoch) of a document's subscribers."""
         with self.store.db.connection() as conn:

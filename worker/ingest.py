@@ -53,13 +53,11 @@ def process_submission(
     store: Store, submission_id: str, options: CoreOptions, *, now: float
 ) -> IngestResult:
     """Parse and commit one submission; idempotent (a second run changes nothing)."""
-    submission = store.submission(submission_id)
+    submission, claimed = store.claim(submission_id, now=now)
     if submission is None:
         log.warning("submission %s not found; nothing to do", submission_id)
         return IngestResult(submission_id, "", "missing", 0)
-    if submission.status in ("done", "failed"):
-        return _finished(store, submission_id)
-    if not store.mark_processing(submission, now=now):
+    if not claimed:
         return _finished(store, submission_id)
     try:
         return _process(store, submission, options, now=now)

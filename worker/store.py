@@ -17,25 +17,24 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
 from config.settings import Settings
+from worker.article_commit import commit_submission
 from worker.connection import redis_client
 from worker.core.model import Article
 from worker.core.versioning import (
     EVENT_TYPES,
-    CommitPlan,
     Outcome,
-    StoredState,
     SubmissionKind,
     SubmissionRef,
     feed_names,
     feeds_of,
-    plan_commit,
 )
-from worker.database.connect import Connection, Database
+from worker.database.connect import Database
+from worker.database.times import epoch, ts
 from worker.keys import Keys
 
 __all__ = [
@@ -50,15 +49,6 @@ __all__ = [
     "feed_names",
     "feeds_of",
 ]
-
-
-def ts(seconds: float) -> datetime:
-    """Seconds since the epoch as an aware datetime (what timestamptz columns take)."""
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +136,17 @@ _SUBMISSION_COLUMNS = (
     "id, kind, article_id, seq, received_at, raw, format, content_type, status, result, "
     "version, error, done_at"
 )
+# The final SELECT sees the row as it was before the CTEs changed it.
+_CLAIM = (
+    "WITH started AS ("  # noqa: S608 - only constants are interpolated
+    " UPDATE submissions SET status = 'processing', queued_at = %(now)s"
+    " WHERE id = %(id)s AND status NOT IN ('done', 'failed', 'discarded')"
+    " RETURNING seq, article_id),"
+    " shown AS (UPDATE articles SET status = 'processing' FROM started"
+    " WHERE articles.id = started.article_id AND articles.seq <= started.seq)"
+    f" SELECT {_SUBMISSION_COLUMNS}, (SELECT count(*) FROM started)"
+    " FROM submissions WHERE id = %(id)s"
+)
 _FAILURE_COLUMNS = (
     "id, article_id, kind, status, error, received_at, failed_at, size, format, "
     "content_type, failures, retries, discarded_at"
@@ -196,19 +197,18 @@ class Store:
         """Record a submission (raw input kept) and mark the article queued; committed
         when this returns."""
         submission_id = uuid.uuid4().hex
-        with self.db.connection() as conn, conn.transaction():
+        with self.db.connection() as conn:  # one statement: atomic, one round trip
             row = conn.execute(
-                "INSERT INTO submissions (id, kind, article_id, received_at, queued_at, raw, "
-                "size, format, content_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "RETURNING seq",
-                (submission_id, kind, article_id, ts(received_at), ts(received_at), raw,
-                 len(raw), format, content_type),
+                "WITH queued AS (INSERT INTO articles (id) VALUES (%(article)s)"
+                " ON CONFLICT (id) DO UPDATE SET status = 'queued')"
+                " INSERT INTO submissions (id, kind, article_id, received_at, queued_at, raw,"
+                " size, format, content_type) VALUES (%(id)s, %(kind)s, %(article)s,"
+                " %(received)s, %(received)s, %(raw)s, %(size)s, %(format)s, %(type)s)"
+                " RETURNING seq",
+                {"id": submission_id, "kind": kind, "article": article_id,
+                 "received": ts(received_at), "raw": raw, "size": len(raw), "format": format,
+                 "type": content_type},
             ).fetchone()  # fmt: skip
-            conn.execute(
-                "INSERT INTO articles (id) VALUES (%s) "
-                "ON CONFLICT (id) DO UPDATE SET status = 'queued'",
-                (article_id,),
-            )
         assert row is not None
         return Submission(
             id=submission_id, kind=kind, article_id=article_id, seq=int(row[0]),
@@ -224,24 +224,21 @@ class Store:
             ).fetchone()
         return None if row is None else _submission(row)
 
-    def mark_processing(self, submission: Submission, *, now: float) -> bool:
-        """Mark a submission as being worked on; False if it is already finished.
+    def claim(self, submission_id: str, *, now: float) -> tuple[Submission | None, bool]:
+        """Load a submission and mark it as being worked on, in one statement.
 
-        The article's status changes only for a submission at least as new as the
-        stored version, and the stalled-submission clock restarts.
+        Returns (submission, claimed): ``claimed`` is False when it is already finished
+        (or unknown). The article's status changes only for a submission at least as new
+        as the stored version, and the stalled-submission clock restarts.
         """
-        with self.db.connection() as conn:  # one statement: one round trip, atomic
+        with self.db.connection() as conn:
             row = conn.execute(
-                "WITH started AS ("
-                " UPDATE submissions SET status = 'processing', queued_at = %(now)s"
-                " WHERE id = %(id)s AND status NOT IN ('done', 'failed', 'discarded')"
-                " RETURNING seq),"
-                " shown AS (UPDATE articles SET status = 'processing' FROM started"
-                " WHERE articles.id = %(article)s AND articles.seq <= started.seq)"
-                " SELECT count(*) FROM started",
-                {"now": ts(now), "id": submission.id, "article": submission.article_id},
+                _CLAIM,
+                {"now": ts(now), "id": submission_id},
             ).fetchone()
-        return bool(row and row[0])
+        if row is None:
+            return None, False
+        return _submission(row[:-1]), bool(row[-1])
 
     def record_rejected(
         self, *, raw: bytes, error: str, content_type: str | None, at: float
@@ -502,142 +499,12 @@ class Store:
         self, submission: Submission, article: Article | None, *, now: float
     ) -> CommitResult:
         """Apply a processed submission atomically; idempotent per submission."""
-        with self.db.connection() as conn, conn.transaction():
-            done = conn.execute(
-                "SELECT status, result, version FROM submissions WHERE id = %s FOR UPDATE",
-                (submission.id,),
-            ).fetchone()
-            if done is not None and done[0] in ("done", "failed") and done[1] is not None:
-                return CommitResult(done[1], int(done[2]))
-            conn.execute(
-                "INSERT INTO articles (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",
-                (submission.article_id,),
-            )
-            state = _locked_state(conn, submission.article_id)
-            plan = plan_commit(submission.ref(), article, state, now)
-            event_id = _write(conn, submission, plan, now)
+        with self.db.connection() as conn:
+            plan, recorded, event_id = commit_submission(conn, submission.ref(), article, now=now)
+        if plan is None:
+            assert recorded is not None
+            return CommitResult(cast("Outcome", recorded[0]), recorded[1])
         return CommitResult(plan.outcome, plan.version, plan.changed, event_id)
-
-
-def _locked_state(conn: Connection, article_id: str) -> StoredState:
-    """The article's stored state, its row locked until the transaction ends."""
-    row = conn.execute(
-        "SELECT a.seq, a.version, a.deleted, a.error, a.status, v.document FROM articles a "
-        "LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = a.version "
-        "WHERE a.id = %s FOR UPDATE OF a",
-        (article_id,),
-    ).fetchone()
-    assert row is not None
-    seq, version, deleted, error, status, document = row
-    state: StoredState = {
-        "seq": str(seq), "version": str(version), "deleted": "1" if deleted else "0",
-        "error": error or "", "status": str(status),
-    }  # fmt: skip
-    if document:
-        state["doc"] = str(document)
-    return state
-
-
-def _write(conn: Connection, submission: Submission, plan: CommitPlan, now: float) -> str | None:
-    conn.execute(
-        "UPDATE submissions SET status = 'done', result = %s, version = %s, done_at = %s "
-        "WHERE id = %s",
-        (plan.outcome, plan.version, ts(now), submission.id),
-    )
-    article_id = submission.article_id
-    if plan.outcome == "superseded":
-        conn.execute("UPDATE articles SET status = %s WHERE id = %s", (plan.status, article_id))
-        return None
-    seq = max(submission.seq, plan.stored_seq)
-    if plan.outcome == "unchanged":
-        conn.execute(
-            "UPDATE articles SET seq = %s, status = %s, error = NULL WHERE id = %s",
-            (seq, plan.status, article_id),
-        )
-        return None
-    assert plan.document is not None
-    entry = plan.history_entry
-    conn.execute(
-        "INSERT INTO article_versions (article_id, version, event, content_hash, at, "
-        "changed_sections, submission_id, document) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (article_id, plan.version, entry["event"], plan.content_hash, ts(now),
-         list(plan.changed), submission.id, plan.document),
-    )  # fmt: skip
-    conn.execute(
-        "UPDATE articles SET seq = %s, status = %s, error = NULL, version = %s, "
-        "content_hash = %s, deleted = %s, published_at = %s WHERE id = %s",
-        (seq, plan.status, plan.version, plan.content_hash, plan.deleted,
-         ts(plan.published_ts), article_id),
-    )  # fmt: skip
-    _place_in_feeds(conn, article_id, plan)
-    row = conn.execute(
-        "INSERT INTO events (type, article_id, version, seq, submission_id, at, "
-        "changed_sections) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (plan.event["type"], article_id, plan.version, submission.seq, submission.id,
-         ts(now), list(plan.changed)),
-    ).fetchone()  # fmt: skip
-    assert row is not None
-    return str(row[0])
-
-
-def _place_in_feeds(conn: Connection, article_id: str, plan: CommitPlan) -> None:
-    """Enter, move or leave the feeds, and mark them (and the entries' archive pages)
-    changed, in a few set-based statements.
-
-    An article's ordinal in a feed is handed out once, when it first enters the feed,
-    and freed when it leaves: archive pages are ranges of ordinals, so they never shift.
-    Feed rows are locked in key order (the first statement), as in every commit, so
-    concurrent commits cannot deadlock on them.
-    """
-    feeds = sorted(plan.dirty_feeds)
-    present = [feed for feed in feeds if feed in plan.feed_names]
-    absent = [feed for feed in feeds if feed not in plan.feed_names]
-    published = ts(plan.published_ts)
-    conn.execute(
-        "INSERT INTO feeds AS f (key, name, changes)"
-        " SELECT key, coalesce(name, ''), 1 FROM unnest(%(keys)s::text[], %(names)s::text[])"
-        " AS t(key, name) ORDER BY key"
-        " ON CONFLICT (key) DO UPDATE SET changes = f.changes + 1,"
-        " name = CASE WHEN EXCLUDED.key = ANY(%(present)s) THEN EXCLUDED.name ELSE f.name END",
-        {"keys": feeds, "names": [plan.feed_names.get(feed) for feed in feeds],
-         "present": present},
-    )  # fmt: skip
-    changed: list[tuple[str, int]] = []
-    if present:
-        moved = conn.execute(
-            "UPDATE feed_entries SET published_at = %s WHERE article_id = %s "
-            "AND feed = ANY(%s) RETURNING feed, ordinal",
-            (published, article_id, present),
-        ).fetchall()
-        changed += [(str(feed), int(ordinal)) for feed, ordinal in moved]
-        entering = sorted(set(present) - {feed for feed, _ in changed})
-        if entering:
-            issued = conn.execute(
-                "UPDATE feeds SET ordinals_issued = ordinals_issued + 1 WHERE key = ANY(%s) "
-                "RETURNING key, ordinals_issued - 1",
-                (entering,),
-            ).fetchall()
-            new = [(str(feed), int(ordinal)) for feed, ordinal in issued]
-            conn.execute(
-                "INSERT INTO feed_entries (feed, article_id, ordinal, published_at) "
-                "SELECT feed, %s, ordinal, %s FROM unnest(%s::text[], %s::bigint[]) "
-                "AS t(feed, ordinal)",
-                (article_id, published, [f for f, _ in new], [o for _, o in new]),
-            )
-            changed += new
-    if absent:
-        left = conn.execute(
-            "DELETE FROM feed_entries WHERE article_id = %s AND feed = ANY(%s) "
-            "RETURNING feed, ordinal",
-            (article_id, absent),
-        ).fetchall()
-        changed += [(str(feed), int(ordinal)) for feed, ordinal in left]
-    if changed:
-        conn.execute(
-            "INSERT INTO feed_changes (feed, ordinal) SELECT * FROM "
-            "unnest(%s::text[], %s::bigint[]) ON CONFLICT DO NOTHING",
-            ([feed for feed, _ in changed], [ordinal for _, ordinal in changed]),
-        )
 
 
 def _submission(row: tuple[Any, ...]) -> Submission:

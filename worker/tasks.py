@@ -85,10 +85,12 @@ def schedule_dispatch() -> None:
     """Queue one webhook dispatch unless one is queued (or no endpoint exists).
 
     The Redis flag only coalesces bursts; if it is lost, the beat's next tick
-    dispatches anyway."""
+    dispatches anyway. The flag is taken before asking PostgreSQL whether any endpoint
+    exists, so a burst with no endpoints asks once per flag lifetime, not per article.
+    """
     client, keys = _store().client, _store().keys
-    if _webhooks().store.has_endpoints() and client.set(
-        keys.dispatch_scheduled, "1", nx=True, ex=30
+    if client.set(keys.dispatch_scheduled, "1", nx=True, ex=30) and (
+        _webhooks().store.has_endpoints()
     ):
         deliver_dispatch.delay()
 
@@ -119,11 +121,9 @@ def _publish_dirty_feeds() -> list[str]:
     _note_publish_run(store, started, finished, len(rendered))
     if rendered:
         telemetry.record("feed_publish_seconds", "all", finished - started)
-    if _settings().hub_url:
-        hub = _hub()
-        for path in publisher.changed_documents:
-            for callback in hub.subscribers(path):
-                websub_deliver.delay(path, callback)
+    if _settings().hub_url and publisher.changed_documents:
+        for path, callback in _hub().subscriptions(publisher.changed_documents):
+            websub_deliver.delay(path, callback)
     return rendered
 
 

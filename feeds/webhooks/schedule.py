@@ -23,7 +23,7 @@ from datetime import datetime
 
 from feeds.webhooks.records import Attempt, FinishKind, MessageStatus
 from worker.database.connect import Connection
-from worker.store import ts
+from worker.database.times import ts
 
 #: The first key of the advisory locks that let one promoter at a time fill an
 #: endpoint's in-flight slots (the second is a hash of the endpoint id).

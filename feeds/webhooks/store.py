@@ -49,7 +49,7 @@ from feeds.webhooks.records import (
 )
 from feeds.webhooks.schedule import ts_or_none
 from worker.database.connect import Connection, Database
-from worker.store import epoch, ts
+from worker.database.times import epoch, ts
 
 __all__ = [
     "PENDING_STATUSES",

@@ -68,11 +68,24 @@ def test_running_a_finished_submission_again_changes_nothing(store: Store) -> No
     assert run(store, submission_id) == "published"
     submission = store.submission(submission_id)
     assert submission is not None
-    assert not store.mark_processing(submission, now=time.time())
+    claimed, started = store.claim(submission_id, now=time.time())
+    assert claimed == submission
+    assert not started
     assert not store.fail(submission, "late crash")
     after = store.submission(submission_id)
     assert after is not None
     assert (after.status, after.result, after.error) == ("done", "published", None)
+
+
+def test_claiming_a_submission_marks_it_processing_once(store: Store) -> None:
+    title = unique("Claim Once")
+    submission_id = accept(store, title, text(title))
+    claimed, started = store.claim(submission_id, now=time.time())
+    assert claimed is not None and started
+    assert claimed.status != "processing"  # the row as it was before the claim
+    after = store.submission(submission_id)
+    assert after is not None and after.status == "processing"
+    assert store.claim("no-such-submission", now=time.time()) == (None, False)
 
 
 def test_an_older_failure_does_not_mark_a_newer_version_failed(store: Store) -> None:
