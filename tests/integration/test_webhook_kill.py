@@ -26,11 +26,36 @@ from worker.submit import Submitter
 def test_killed_mid_delivery_the_message_is_delivered_with_the_same_id(
     redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
 ) -> None:
+    recovered_in = _kill_mid_delivery(redis_service, databases, tmp_path)
+    print(f"delivered {recovered_in:.1f}s after the kill (visibility timeout 6s)")
+
+
+def test_killed_mid_delivery_with_production_timeouts_recovers_within_30s(
+    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+) -> None:
+    """Production settings: the broker alone would hand the task back after the 90 s
+    visibility timeout; the message's lease (connect + request timeouts + 5 s) does."""
+    production = {
+        "SYNDICATE_VISIBILITY_TIMEOUT": "90", "SYNDICATE_TASK_TIME_LIMIT": "60",
+        "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "5s", "SYNDICATE_WEBHOOK_TIMEOUT": "15s",
+        "SYNDICATE_UNACKED_RESTORE_INTERVAL": "5", "SYNDICATE_DELIVERY_TICK": "1s",
+    }  # fmt: skip
+    recovered_in = _kill_mid_delivery(redis_service, databases, tmp_path, **production)
+    print(f"delivered {recovered_in:.1f}s after the kill (visibility timeout 90s, lease 25s)")
+    assert recovered_in <= 30, recovered_in
+
+
+def _kill_mid_delivery(
+    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path, **settings: str
+) -> float:
+    """SIGKILL the I/O worker while its request is held; seconds until the message
+    arrives, with the same id, through a fresh worker."""
     # Databases of its own: no other worker of the test session may take the task.
     env = service_env(
         redis_service,
         REDIS_URL=other_db(redis_service.url, 14),
         DATABASE_URL=databases.create("kill"),
+        **settings,
     )
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
@@ -56,13 +81,13 @@ def test_killed_mid_delivery_the_message_is_delivered_with_the_same_id(
             message = webhooks.store.messages(endpoint_id=endpoint.id)[0]
             assert delivered.headers["webhook-id"] == message.id
             wait_until(lambda: webhooks.message(message.id).status == "delivered")
-            print(f"delivered {recovered_in:.1f}s after the kill (visibility timeout 6s)")
             assert secret
     finally:
         for process in processes:
             process.stop()
         victim.stop()
         submitter.store.client.flushdb()
+    return recovered_in
 
 
 def test_redis_wiped_while_a_retry_waits_the_message_is_still_delivered(
