@@ -24,10 +24,12 @@ elements go through :func:`~feeds.markup.plain_text`; both XML documents write `
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -99,7 +101,12 @@ class FeedSpec:
 
 def entry_id(article: Article) -> str:
     """The permanent id of an article's entry in every format."""
-    return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, article.id)}"
+    return _entry_id_of(article.id)
+
+
+@lru_cache(maxsize=8192)
+def _entry_id_of(article_id: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, article_id)}"
 
 
 def feed_id(spec: FeedSpec) -> str:
@@ -234,7 +241,25 @@ def render_all(spec: FeedSpec, articles: Sequence[Article]) -> dict[str, bytes]:
 
 
 def _entry_html(articles: Sequence[Article]) -> list[EntryHtml]:
-    return [(summary_html(article), content_html(article)) for article in articles]
+    return [_cached_entry_html(article) for article in articles]
+
+
+# An article's HTML is the costliest part of a render, and each publish run renders the
+# same articles again (in several feeds, and in the next run): it is kept, by a digest
+# of the article's exact JSON, so any change to the article is a new key.
+_HTML_CACHE_SIZE = 512
+_html_cache: dict[bytes, EntryHtml] = {}
+
+
+def _cached_entry_html(article: Article) -> EntryHtml:
+    key = hashlib.blake2b(msgspec.json.encode(article), digest_size=16).digest()
+    found = _html_cache.get(key)
+    if found is None:
+        found = (summary_html(article), content_html(article))
+        if len(_html_cache) >= _HTML_CACHE_SIZE:
+            _html_cache.pop(next(iter(_html_cache)))  # the oldest entry
+        _html_cache[key] = found
+    return found
 
 
 def _generator(spec: FeedSpec, kind: str) -> FeedGenerator:

@@ -104,6 +104,25 @@ def test_article_text_is_escaped_in_content(articles: list[Article]) -> None:
     assert "&lt;script&gt;" in parsed.entries[0].content[0].value
 
 
+def test_a_rendered_article_changed_in_any_way_is_rendered_anew(
+    articles: list[Article],
+) -> None:
+    """Entry HTML is reused between renders: a one-character change must still show."""
+    first = articles[0]
+    before = render_all(SPEC, [first])
+    section = first.sections[0]
+    edited = msgspec.structs.replace(
+        section, paragraphs=(section.paragraphs[0] + " \u2019Quoted\u2019.",
+                             *section.paragraphs[1:]),
+    )  # fmt: skip
+    changed = msgspec.structs.replace(first, sections=(edited, *first.sections[1:]))
+    after = render_all(SPEC, [changed])
+    for kind in ("atom", "rss", "json"):
+        assert "\u2019Quoted\u2019".encode() in after[kind], kind
+        assert "\u2019Quoted\u2019".encode() not in before[kind], kind
+    assert render_all(SPEC, [first]) == before
+
+
 def test_an_empty_feed_is_valid_and_stable() -> None:
     documents = render_all(SPEC, [])
     assert feedparser.parse(documents["atom"]).bozo == 0
