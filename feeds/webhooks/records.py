@@ -27,6 +27,11 @@ STATUS_CODES: dict[str, str] = {
 STATUS_NAMES: dict[str, MessageStatus] = {
     "s": "scheduled", "q": "queued", "d": "delivered", "x": "dead", "h": "held",
 }  # fmt: skip
+#: How the outcome of a message's latest attempt is stored (the log keeps the name).
+OUTCOME_CODES: dict[str, str] = {
+    "delivered": "d", "retry": "r", "dead": "x", "disable": "o", "hold": "h",
+}  # fmt: skip
+OUTCOME_NAMES = {code: name for name, code in OUTCOME_CODES.items()}
 
 
 @dataclass(frozen=True, slots=True)

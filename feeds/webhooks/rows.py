@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from feeds.webhooks.records import STATUS_NAMES, Attempt, Endpoint, Message, Secret
-from worker.database.times import epoch
+from psycopg import sql
+
+from feeds.webhooks.records import (
+    OUTCOME_NAMES,
+    STATUS_CODES,
+    STATUS_NAMES,
+    Attempt,
+    Endpoint,
+    Message,
+    Secret,
+)
+from worker.database.times import epoch, ts
 
 ENDPOINT_COLUMNS = (
     "e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
@@ -43,6 +53,59 @@ INLINE_ATTEMPT_COLUMNS = (
 LOGGED_ATTEMPT_COLUMNS = (
     "a.number, a.at, a.status, a.latency_ms, a.response, a.error, a.outcome, a.reason, a.next_due"
 )
+
+
+#: The messages of an endpoint, newest first, by state; each part is read from an index
+#: that holds only its messages (so a message in delivery adds no entry to the first).
+_PARTS = {
+    "finished": "m.status IN ('d', 'x', 'h')",  # webhook_messages_endpoint
+    "scheduled": "m.status = 's'",  # webhook_messages_due
+    "queued": "m.status = 'q'",  # webhook_messages_leased
+}
+
+
+def listing(
+    *, endpoint_id: str | None, status: str | None, since: float | None, limit: int
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The query of :meth:`WebhookStore.messages` and its values."""
+    values: dict[str, Any] = {"limit": max(0, limit)}
+    endpoint = sql.SQL("TRUE")
+    if endpoint_id is not None:
+        endpoint = sql.SQL("e.id = %(endpoint)s")
+        values["endpoint"] = endpoint_id
+    if status == "dead":  # most recently dead first (webhook_messages_dead)
+        since_dead = sql.SQL("TRUE")
+        if since is not None:
+            since_dead = sql.SQL("m.dead_at >= %(since)s")
+            values["since"] = ts(since)
+        query = sql.SQL(
+            "SELECT {} FROM webhook_messages m JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+            "JOIN webhook_payloads p ON p.id = m.payload_id "
+            "WHERE m.status = 'x' AND {} AND {} ORDER BY m.dead_at DESC, m.seq DESC "
+            "LIMIT %(limit)s"
+        ).format(sql.SQL(MESSAGE_COLUMNS), endpoint, since_dead)
+        return query, values
+    conditions = [sql.SQL("m.endpoint_num = e.num")]
+    if status is not None:
+        conditions.append(sql.SQL("m.status = %(status)s"))
+        values["status"] = STATUS_CODES.get(status, "?")
+    if since is not None:
+        conditions.append(sql.SQL("m.created_at >= %(since)s"))
+        values["since"] = ts(since)
+    wanted = [name for name in _PARTS if status in (None, name)] or ["finished"]
+    parts = sql.SQL(" UNION ALL ").join(
+        sql.SQL(
+            "(SELECT m.* FROM webhook_messages m WHERE {} AND {} "
+            "ORDER BY m.created_at DESC, m.seq DESC LIMIT %(limit)s)"
+        ).format(sql.SQL(_PARTS[name]), sql.SQL(" AND ").join(conditions))
+        for name in wanted
+    )
+    query = sql.SQL(
+        "SELECT {} FROM webhook_endpoints e CROSS JOIN LATERAL ({}) m "
+        "JOIN webhook_payloads p ON p.id = m.payload_id WHERE {} "
+        "ORDER BY m.created_at DESC, m.seq DESC LIMIT %(limit)s"
+    ).format(sql.SQL(MESSAGE_COLUMNS), parts, endpoint)
+    return query, values
 
 
 def endpoint(row: Sequence[Any]) -> Endpoint:
@@ -99,8 +162,9 @@ def message(row: Sequence[Any], body: bytes, log: list[dict[str, Any]]) -> Messa
 
 def attempt(row: Sequence[Any]) -> dict[str, Any]:
     """An attempt as the log shows it, from logged or inline attempt columns (an inline
-    attempt's empty response and reason are stored as NULL)."""
+    attempt's empty response and reason are stored as NULL, its outcome as a code)."""
     number, at, status, latency_ms, response, error, outcome, reason, next_due = row
+    outcome = OUTCOME_NAMES.get(outcome, outcome)
     made = Attempt(
         at=epoch(at) or 0.0,
         status=None if status is None else int(status),

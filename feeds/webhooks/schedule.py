@@ -21,7 +21,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from feeds.webhooks.records import STATUS_CODES, Attempt, FinishKind
+from feeds.webhooks.records import OUTCOME_CODES, STATUS_CODES, Attempt, FinishKind
 from worker.database.connect import Connection
 from worker.database.times import ts
 
@@ -135,7 +135,7 @@ WITH prev AS (
     UPDATE webhook_messages m SET
         status = %(status)s,
         token = m.token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
-        next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE m.next_due END,
+        next_due = CASE WHEN %(retry)s THEN %(next_due)s END,
         delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE m.delivered_at END,
         dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE m.dead_at END,
         attempts = m.attempts + %(made_count)s,
@@ -150,7 +150,7 @@ WITH prev AS (
         attempt_response = CASE WHEN %(made)s THEN %(a_response)s::text
                                 ELSE m.attempt_response END,
         attempt_error = CASE WHEN %(made)s THEN %(a_error)s::text ELSE m.attempt_error END,
-        attempt_outcome = CASE WHEN %(made)s THEN %(a_outcome)s::text
+        attempt_outcome = CASE WHEN %(made)s THEN %(a_outcome)s::"char"
                                ELSE m.attempt_outcome END,
         attempt_reason = CASE WHEN %(made)s THEN %(a_reason)s::text ELSE m.attempt_reason END,
         attempt_next_due = CASE WHEN %(made)s THEN %(a_next_due)s::timestamptz
@@ -161,7 +161,9 @@ WITH prev AS (
     INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
                                   outcome, reason, next_due)
     SELECT prev.id, prev.attempts, prev.attempt_at, prev.attempt_status, prev.attempt_latency,
-           coalesce(prev.attempt_response, ''), prev.attempt_error, prev.attempt_outcome,
+           coalesce(prev.attempt_response, ''), prev.attempt_error, CASE prev.attempt_outcome
+           WHEN 'd' THEN 'delivered' WHEN 'r' THEN 'retry' WHEN 'x' THEN 'dead'
+           WHEN 'o' THEN 'disable' WHEN 'h' THEN 'hold' END,
            coalesce(prev.attempt_reason, ''), prev.attempt_next_due
     FROM prev JOIN m ON m.id = prev.id WHERE %(made)s AND prev.attempt_at IS NOT NULL
 ), was AS (
@@ -205,22 +207,24 @@ _REPLAY_MANY = """
 UPDATE webhook_messages SET status = 's', round_attempts = 0, next_due = %(now)s,
     lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
 WHERE endpoint_num = (SELECT num FROM webhook_endpoints WHERE id = %(endpoint)s)
-  AND status = ANY(%(statuses)s::"char"[]) AND created_at >= %(since)s
+  AND status IN ('d', 'x', 'h') AND status = ANY(%(statuses)s::"char"[])
+  AND created_at >= %(since)s
 """
 
-# Retention walks each endpoint's messages oldest first, a window of them at a time (an
-# updated_at older than the cut-off implies a created_at older too), and deletes the
-# finished ones of the window; the window's last message is where the next one starts.
+# Retention walks each endpoint's finished messages oldest first (its index), a window
+# of them at a time (an updated_at older than the cut-off implies a created_at older
+# too), and deletes those of the window last changed before the cut-off; the window's
+# last message is where the next one starts.
 _TRIM_WINDOW = """
 WITH window_ AS (
-    SELECT m.seq, m.created_at FROM webhook_messages m
-    WHERE m.endpoint_num = %(endpoint)s AND m.created_at < %(before)s
-      AND (m.created_at, m.seq) > (%(after_at)s, %(after_seq)s)
+    SELECT m.id, m.seq, m.created_at FROM webhook_messages m
+    WHERE m.endpoint_num = %(endpoint)s AND m.status IN ('d', 'x', 'h')
+      AND m.created_at < %(before)s AND (m.created_at, m.seq) > (%(after_at)s, %(after_seq)s)
     ORDER BY m.created_at, m.seq
     LIMIT %(batch)s
 ), gone AS (
     DELETE FROM webhook_messages m USING window_ w
-    WHERE m.seq = w.seq AND m.status IN ('d', 'x', 'h') AND m.updated_at < %(before)s
+    WHERE m.id = w.id AND m.status IN ('d', 'x', 'h') AND m.updated_at < %(before)s
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone), last.created_at, last.seq
@@ -333,7 +337,7 @@ def finish(
          "code": status, "error": reason or None,
          "reason": reason, "a_at": ts(shown.at), "a_status": shown.status,
          "a_latency": shown.latency_ms, "a_response": clean(shown.response) or None,
-         "a_error": clean(shown.error), "a_outcome": shown.outcome,
+         "a_error": clean(shown.error), "a_outcome": OUTCOME_CODES[shown.outcome],
          "a_reason": shown.reason or None,
          "a_next_due": ts_or_none(shown.next_due), "counters": sorted(counters),
          "shard": random.randrange(COUNTER_SHARDS)},  # noqa: S311 - spreading writes

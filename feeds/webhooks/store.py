@@ -39,7 +39,6 @@ from feeds.webhooks import rows, schedule
 from feeds.webhooks.records import (
     PENDING_STATUSES,
     RESPONSE_KEEP_BYTES,
-    STATUS_CODES,
     Attempt,
     Endpoint,
     FinishKind,
@@ -214,14 +213,15 @@ class WebhookStore:
         """Remove an endpoint with its messages and their attempt log (messages first, in
         batches, so no transaction holds many rows)."""
         with self.db.connection() as conn:
-            while True:
-                deleted = conn.execute(
-                    "DELETE FROM webhook_messages WHERE id IN (SELECT m.id FROM webhook_messages m "
-                    "JOIN webhook_endpoints e ON e.num = m.endpoint_num WHERE e.id = %s LIMIT %s)",
-                    (endpoint_id, batch),
-                ).rowcount
-                if deleted < batch:
-                    break
+            # One state at a time, each found through an index that holds it.
+            for state in ("status IN ('d', 'x', 'h')", "status = 's'", "status = 'q'"):
+                query = (
+                    "DELETE FROM webhook_messages WHERE id IN (SELECT m.id "  # noqa: S608
+                    "FROM webhook_messages m JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+                    f"WHERE e.id = %s AND m.{state} LIMIT %s)"
+                )
+                while conn.execute(query, (endpoint_id, batch)).rowcount >= batch:
+                    pass
             gone = conn.execute(
                 "DELETE FROM webhook_endpoints WHERE id = %s RETURNING id", (endpoint_id,)
             ).fetchone()
@@ -298,34 +298,9 @@ class WebhookStore:
     ) -> list[Message]:
         """Messages newest first (dead letters: most recently dead first), optionally of
         one endpoint, in one status, since a time; without their payload."""
-        order = sql.SQL("m.dead_at" if status == "dead" else "m.created_at")
-        conditions: list[sql.Composable] = [sql.SQL("TRUE")]
-        values: dict[str, Any] = {"limit": max(0, limit)}
-        if status is not None:
-            conditions.append(sql.SQL("m.status = %(status)s"))
-            values["status"] = STATUS_CODES.get(status, "?")
-        if since is not None:
-            conditions.append(sql.SQL("{} >= %(since)s").format(order))
-            values["since"] = ts(since)
-        where = sql.SQL(" AND ").join(conditions)
-        if endpoint_id is not None or status == "dead":
-            if endpoint_id is not None:
-                conditions.append(sql.SQL("e.id = %(endpoint)s"))
-                values["endpoint"] = endpoint_id
-                where = sql.SQL(" AND ").join(conditions)
-            query = sql.SQL(
-                "SELECT {} " + _MESSAGE_FROM + "WHERE {} ORDER BY {} DESC, m.seq DESC "
-                "LIMIT %(limit)s"
-            ).format(sql.SQL(MESSAGE_COLUMNS), where, order)
-        else:
-            # Every endpoint's newest (each from its own index), then the newest of those.
-            query = sql.SQL(
-                "SELECT {} FROM webhook_endpoints e CROSS JOIN LATERAL ("
-                "SELECT * FROM webhook_messages m WHERE m.endpoint_num = e.num AND {} "
-                "ORDER BY {} DESC, m.seq DESC LIMIT %(limit)s) m "
-                "JOIN webhook_payloads p ON p.id = m.payload_id "
-                "ORDER BY {} DESC, m.seq DESC LIMIT %(limit)s"
-            ).format(sql.SQL(MESSAGE_COLUMNS), where, order, order)
+        query, values = rows.listing(
+            endpoint_id=endpoint_id, status=status, since=since, limit=limit
+        )
         with self.db.connection() as conn:
             found = conn.execute(query, values).fetchall()
         return [rows.message(row, b"", []) for row in found]
@@ -465,9 +440,12 @@ class WebhookStore:
         """Pending messages (``scheduled``), those due now, and dead letters."""
         with self._connection(conn) as c:
             pending = c.execute(
-                "SELECT count(*), count(*) FILTER (WHERE (status = 's' AND next_due <= "
-                "%(now)s) OR (status = 'q' AND lease_until <= %(now)s)) "
-                "FROM webhook_messages WHERE status IN ('s', 'q')",
+                # One count per state, each over the partial index of that state.
+                "SELECT (SELECT count(*) FROM webhook_messages WHERE status = 's') "
+                "+ (SELECT count(*) FROM webhook_messages WHERE status = 'q'), "
+                "(SELECT count(*) FROM webhook_messages WHERE status = 's' "
+                "AND next_due <= %(now)s) + (SELECT count(*) FROM webhook_messages "
+                "WHERE status = 'q' AND lease_until <= %(now)s)",
                 {"now": ts(now)},
             ).fetchone()
             dead = c.execute("SELECT count(*) FROM webhook_messages WHERE status = 'x'").fetchone()

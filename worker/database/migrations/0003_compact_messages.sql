@@ -9,13 +9,14 @@
 --   public id stays `id`.
 -- * The event fields (type, article, version) are read from the payload row, which
 --   holds them once per event.
--- * The status is one character: s scheduled, q queued, d delivered, x dead, h held.
+-- * The status is one character: s scheduled, q queued, d delivered, x dead, h held;
+--   so is the latest attempt's outcome. A finished message has no next_due.
 -- * A message id is unique through a hash index (an exclusion constraint): 4 bytes of
 --   hash per entry where a B-tree holds the whole id, and random ids fill hash buckets
 --   evenly where they split B-tree pages. Attempts follow their message by a trigger,
 --   since a foreign key needs a B-tree.
--- * Listing every endpoint's messages walks each endpoint's index, and retention walks
---   it too, so neither needs an index of its own.
+-- * Listing every endpoint's messages walks each endpoint's indexes, and retention walks
+--   them too, so neither needs an index of its own.
 
 ALTER TABLE webhook_endpoints ADD COLUMN num integer GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_num UNIQUE (num);
@@ -43,7 +44,7 @@ CREATE TABLE webhook_messages_compact (
     status            "char" NOT NULL CHECK (status IN ('s', 'q', 'd', 'x', 'h')),
     id                text NOT NULL,
     last_error        text,
-    attempt_outcome   text,
+    attempt_outcome   "char",  -- d delivered, r retry, x dead, o disable, h hold
     attempt_reason    text,  -- NULL for none
     attempt_response  text,  -- NULL for none
     attempt_error     text
@@ -55,23 +56,30 @@ INSERT INTO webhook_messages_compact (
     token, attempts, round_attempts, last_status, attempt_status, status, id, last_error,
     attempt_outcome, attempt_reason, attempt_response, attempt_error)
 OVERRIDING SYSTEM VALUE
-SELECT m.seq, m.payload_id, m.created_at, m.updated_at, m.next_due, m.lease_until,
+SELECT m.seq, m.payload_id, m.created_at, m.updated_at,
+       CASE WHEN m.status IN ('scheduled', 'queued') THEN m.next_due END, m.lease_until,
        m.claimed_at, m.delivered_at, m.dead_at, a.at, a.next_due, a.latency_ms, e.num,
        m.token, m.attempts, m.round_attempts, m.last_status, a.status,
        CASE m.status WHEN 'scheduled' THEN 's' WHEN 'queued' THEN 'q' WHEN 'delivered' THEN 'd'
                      WHEN 'dead' THEN 'x' ELSE 'h' END,
-       m.id, m.last_error, a.outcome, nullif(a.reason, ''), nullif(a.response, ''), a.error
+       m.id, m.last_error,
+       CASE a.outcome WHEN 'delivered' THEN 'd' WHEN 'retry' THEN 'r' WHEN 'dead' THEN 'x'
+                      WHEN 'disable' THEN 'o' WHEN 'hold' THEN 'h' END,
+       nullif(a.reason, ''), nullif(a.response, ''), a.error
 FROM webhook_messages m
 JOIN webhook_endpoints e ON e.id = m.endpoint_id
 LEFT JOIN webhook_attempts a ON a.message_id = m.id AND a.number = m.attempts
+     AND a.outcome IN ('delivered', 'retry', 'dead', 'disable', 'hold')
 ORDER BY m.seq;
 
 SELECT setval(pg_get_serial_sequence('webhook_messages_compact', 'seq'),
               coalesce((SELECT max(seq) FROM webhook_messages_compact), 0) + 1, false);
 
--- The attempts now on their message rows leave the log.
+-- The attempts now on their message rows leave the log (one of an outcome without a
+-- code stays there).
 DELETE FROM webhook_attempts a USING webhook_messages m
-WHERE a.message_id = m.id AND a.number = m.attempts;
+WHERE a.message_id = m.id AND a.number = m.attempts
+  AND a.outcome IN ('delivered', 'retry', 'dead', 'disable', 'hold');
 
 DROP TABLE webhook_messages CASCADE;  -- with the attempts' foreign key
 ALTER TABLE webhook_messages_compact RENAME TO webhook_messages;
@@ -102,9 +110,11 @@ CREATE INDEX webhook_messages_due ON webhook_messages (endpoint_num, next_due, s
 -- Leased messages: the in-flight count per endpoint, and leases that ran out.
 CREATE INDEX webhook_messages_leased ON webhook_messages (endpoint_num, lease_until)
     WHERE status = 'q';
--- An endpoint's messages by age: its deliveries, every endpoint's (one walk each), and
--- retention (which walks each endpoint's oldest messages).
-CREATE INDEX webhook_messages_endpoint ON webhook_messages (endpoint_num, created_at);
+-- An endpoint's finished messages by age: its deliveries (with its pending ones from the
+-- two indexes above), every endpoint's (one walk each), replay, recovery and retention.
+-- A message gets its entry when it is finished, not at each step of its delivery.
+CREATE INDEX webhook_messages_endpoint ON webhook_messages (endpoint_num, created_at)
+    WHERE status IN ('d', 'x', 'h');
 CREATE INDEX webhook_messages_dead ON webhook_messages (dead_at) WHERE status = 'x';
 -- Payloads no message uses (retention). Messages are made in the order of their
 -- payloads, so a block range holds a narrow span of payload ids: a BRIN index finds a
