@@ -189,7 +189,11 @@ def test_trim_forgets_finished_messages_past_retention_only(store: WebhookStore)
     [(_, token)] = promote(store, T0 + 1)
     first = store.message(old[0])
     assert first is not None
-    store.finish(first, token, "delivered", now=T0 + 2, attempt=tried(1, 204))
+    store.finish(first, token, "retry", now=T0 + 2, attempt=tried(1), next_due=T0 - 1)
+    [(again, token)] = promote(store, T0 + 2)  # first again: due before the others
+    assert again == old[0]
+    store.finish(first, token, "delivered", now=T0 + 2, attempt=tried(2, 204))
+    assert count(store, "SELECT count(*) FROM webhook_attempts WHERE message_id = %s", old[0]) == 1
     store.set_enabled("ep1", False, now=T0 + 3)
     promote(store, T0 + 4)  # the other two become held
     recent = messages(store, 1, now=T0 + 1000)

@@ -93,11 +93,10 @@ ALTER TABLE webhook_messages RENAME CONSTRAINT webhook_messages_compact_status_c
 ALTER TABLE webhook_messages ADD CONSTRAINT webhook_messages_id
     EXCLUDE USING hash (id WITH =);
 
--- A message's earlier attempts go with it (trim, endpoint deletion); one with a single
--- attempt has none.
+-- A message's logged attempts go with it (trim, endpoint deletion).
 CREATE FUNCTION webhook_attempts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM webhook_attempts a USING gone g WHERE a.message_id = g.id AND g.attempts > 1;
+    DELETE FROM webhook_attempts a USING gone g WHERE a.message_id = g.id AND g.attempts > 0;
     RETURN NULL;
 END
 $$;
