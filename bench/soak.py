@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench._common import article, celery, private_redis, wait_for  # noqa: E402
 from bench.webhook_fanout import Processes, free_port  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from feeds.webhooks.records import STATUS_NAMES  # noqa: E402
 from feeds.webhooks.service import Webhooks  # noqa: E402
 from feeds.webhooks.spec import parse_subscription  # noqa: E402
 from worker.failures import task_failures  # noqa: E402
@@ -229,8 +230,8 @@ def drained(store: Store) -> bool:
     queues = sum(int(client.llen(name)) for name in ("ingest", "publish", "deliver"))
     with store.db.connection() as conn:
         row = conn.execute(
-            "SELECT (SELECT count(*) FROM webhook_messages WHERE status IN ('scheduled', "
-            "'queued')) + (SELECT count(*) FROM feeds WHERE changes > rendered_changes)"
+            "SELECT (SELECT count(*) FROM webhook_messages WHERE status IN ('s', 'q')) "
+            "+ (SELECT count(*) FROM feeds WHERE changes > rendered_changes)"
         ).fetchone()
     busy = store.unfinished() or (row is not None and row[0])
     return queues == 0 and not busy
@@ -263,8 +264,8 @@ def latencies(store: Store, tally: Tally) -> tuple[list[float], list[float], int
             (ids,),
         ).fetchall()
         messages = conn.execute(
-            "SELECT article_id, version, status, extract(epoch FROM delivered_at) "
-            "FROM webhook_messages"
+            "SELECT p.article_id, p.version, m.status, extract(epoch FROM m.delivered_at) "
+            "FROM webhook_messages m JOIN webhook_payloads p ON p.id = m.payload_id"
         ).fetchall()
     accepted_at: dict[tuple[str, int], float] = {}
     stored = []
@@ -275,7 +276,7 @@ def latencies(store: Store, tally: Tally) -> tuple[list[float], list[float], int
         accepted_at[(str(article_id), int(version))] = float(received)
     delivered, states = [], Counter()
     for article_id, version, status, delivered_at in messages:
-        states[str(status)] += 1
+        states[STATUS_NAMES[str(status)]] += 1
         key = (str(article_id), int(version or 0))
         if delivered_at is not None and key in accepted_at:
             delivered.append(float(delivered_at) - accepted_at[key])

@@ -203,9 +203,7 @@ def n_messages(options: argparse.Namespace) -> int:
 
 def delivered(submitter: Submitter) -> int:
     with submitter.store.db.connection() as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM webhook_messages WHERE status = 'delivered'"
-        ).fetchone()
+        row = conn.execute("SELECT count(*) FROM webhook_messages WHERE status = 'd'").fetchone()
     return int(row[0]) if row else 0
 
 

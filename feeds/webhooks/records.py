@@ -20,6 +20,18 @@ PENDING_STATUSES = ("scheduled", "queued")
 #: retention trims them.
 FINISHED_STATUSES = ("delivered", "dead", "held")
 RESPONSE_KEEP_BYTES = 2048
+#: How a status is stored (one character, see ``0003_compact_messages.sql``).
+STATUS_CODES: dict[str, str] = {
+    "scheduled": "s", "queued": "q", "delivered": "d", "dead": "x", "held": "h",
+}  # fmt: skip
+STATUS_NAMES: dict[str, MessageStatus] = {
+    "s": "scheduled", "q": "queued", "d": "delivered", "x": "dead", "h": "held",
+}  # fmt: skip
+#: How the outcome of a message's latest attempt is stored (the log keeps the name).
+OUTCOME_CODES: dict[str, str] = {
+    "delivered": "d", "retry": "r", "dead": "x", "disable": "o", "hold": "h",
+}  # fmt: skip
+OUTCOME_NAMES = {code: name for name, code in OUTCOME_CODES.items()}
 
 
 @dataclass(frozen=True, slots=True)

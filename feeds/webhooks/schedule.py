@@ -21,7 +21,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from feeds.webhooks.records import Attempt, FinishKind, MessageStatus
+from feeds.webhooks.records import OUTCOME_CODES, STATUS_CODES, Attempt, FinishKind
 from worker.database.connect import Connection
 from worker.database.times import ts
 
@@ -31,9 +31,8 @@ PROMOTE_LOCK = 0x5E4D1CA8
 #: Rows each delivery counter is spread over.
 COUNTER_SHARDS = 16
 
-_FINISH_STATUS: dict[str, MessageStatus] = {
-    "delivered": "delivered", "retry": "scheduled", "dead": "dead",
-    "disable": "held", "hold": "held",
+_FINISH_STATUS: dict[str, str] = {
+    "delivered": "d", "retry": "s", "dead": "x", "disable": "h", "hold": "h",
 }  # fmt: skip
 
 # Endpoints with a due message, earliest first, that look like they have a free slot
@@ -44,12 +43,12 @@ SELECT c.id FROM (
     SELECT e.id FROM webhook_endpoints e
     CROSS JOIN LATERAL (
         SELECT m.next_due FROM webhook_messages m
-        WHERE m.endpoint_id = e.id AND m.status = 'scheduled'
+        WHERE m.endpoint_num = e.num AND m.status = 's'
         ORDER BY m.next_due, m.seq LIMIT 1
     ) first
     WHERE first.next_due <= %(now)s AND (NOT e.enabled OR e.max_in_flight > (
         SELECT count(*) FROM webhook_messages q
-        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s))
+        WHERE q.endpoint_num = e.num AND q.status = 'q' AND q.lease_until > %(now)s))
     ORDER BY first.next_due, e.id
     LIMIT %(limit)s
 ) c
@@ -60,15 +59,15 @@ WHERE pg_try_advisory_xact_lock(%(lock)s, hashtext(c.id))
 # transaction can add to it until it commits.
 _PROMOTE = """
 WITH slots AS (
-    SELECT e.id, e.max_in_flight - (
+    SELECT e.num, e.max_in_flight - (
         SELECT count(*) FROM webhook_messages q
-        WHERE q.endpoint_id = e.id AND q.status = 'queued' AND q.lease_until > %(now)s
+        WHERE q.endpoint_num = e.num AND q.status = 'q' AND q.lease_until > %(now)s
     ) AS free
     FROM webhook_endpoints e WHERE e.id = ANY(%(endpoints)s) AND e.enabled
 ), picked AS (
     SELECT due.id, due.next_due, due.seq FROM slots CROSS JOIN LATERAL (
         SELECT m.id, m.next_due, m.seq FROM webhook_messages m
-        WHERE m.endpoint_id = slots.id AND m.status = 'scheduled' AND m.next_due <= %(now)s
+        WHERE m.endpoint_num = slots.num AND m.status = 's' AND m.next_due <= %(now)s
         ORDER BY m.next_due, m.seq
         LIMIT greatest(slots.free, 0)
         FOR UPDATE SKIP LOCKED
@@ -77,7 +76,7 @@ WITH slots AS (
     LIMIT %(limit)s
 )
 UPDATE webhook_messages m
-SET status = 'queued', token = m.token + 1, lease_until = %(lease_end)s, claimed_at = NULL,
+SET status = 'q', token = m.token + 1, lease_until = %(lease_end)s, claimed_at = NULL,
     updated_at = %(now)s
 FROM picked WHERE m.id = picked.id
 RETURNING m.id, m.token, picked.next_due, picked.seq
@@ -87,19 +86,20 @@ RETURNING m.id, m.token, picked.next_due, picked.seq
 # first): a due message, and a free slot or the endpoint disabled (to hold them).
 _ENDPOINTS_WITH_WORK = """
 WITH expired AS (
-    UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, claimed_at = NULL,
+    UPDATE webhook_messages SET status = 's', lease_until = NULL, claimed_at = NULL,
         updated_at = %(now)s
-    WHERE endpoint_id = ANY(%(endpoints)s) AND status = 'queued' AND lease_until <= %(now)s
-    RETURNING endpoint_id
+    WHERE endpoint_num IN (SELECT num FROM webhook_endpoints WHERE id = ANY(%(endpoints)s))
+      AND status = 'q' AND lease_until <= %(now)s
+    RETURNING endpoint_num
 )
 SELECT e.id FROM webhook_endpoints e
 WHERE e.id = ANY(%(endpoints)s)
-  AND (e.id IN (SELECT endpoint_id FROM expired) OR EXISTS (
-       SELECT 1 FROM webhook_messages m WHERE m.endpoint_id = e.id
-       AND m.status = 'scheduled' AND m.next_due <= %(now)s))
+  AND (e.num IN (SELECT endpoint_num FROM expired) OR EXISTS (
+       SELECT 1 FROM webhook_messages m WHERE m.endpoint_num = e.num
+       AND m.status = 's' AND m.next_due <= %(now)s))
   AND (NOT e.enabled OR e.max_in_flight > (
-       SELECT count(*) FROM webhook_messages q WHERE q.endpoint_id = e.id
-       AND q.status = 'queued' AND q.lease_until > %(now)s))
+       SELECT count(*) FROM webhook_messages q WHERE q.endpoint_num = e.num
+       AND q.status = 'q' AND q.lease_until > %(now)s))
 """
 
 # Waits for the given endpoints' locks, in the order of the lock keys: two callers never
@@ -111,43 +111,64 @@ FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest(%(endpoints)s::text[]) AS 
 """
 
 _HOLD_DUE = """
-UPDATE webhook_messages SET status = 'held', updated_at = %(now)s
+UPDATE webhook_messages SET status = 'h', updated_at = %(now)s
 WHERE id IN (
-    SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id
+    SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.num = m.endpoint_num
     WHERE e.id = ANY(%(endpoints)s) AND NOT e.enabled
-      AND m.status = 'scheduled' AND m.next_due <= %(now)s
+      AND m.status = 's' AND m.next_due <= %(now)s
     FOR UPDATE OF m SKIP LOCKED
 )
 """
 
-# An outcome in one statement: the message (only with the current token), its attempt,
-# the endpoint's health and disabling, and the counters. `was` reads the endpoint under
-# its row lock, so two disabling attempts at once disable it (and count) once.
+# An outcome in one statement: the message (only with the current token) and its new
+# latest attempt, the one it replaces moved to the log, the endpoint's health and
+# disabling, and the counters. `was` reads the endpoint under its row lock, so two
+# disabling attempts at once disable it (and count) once.
 _FINISH = """
-WITH m AS (
-    UPDATE webhook_messages SET
+WITH prev AS (
+    SELECT id, attempts, attempt_at, attempt_status, attempt_latency, attempt_response,
+           attempt_error, attempt_outcome, attempt_reason, attempt_next_due
+    FROM webhook_messages
+    WHERE id = %(id)s AND token = %(token)s AND status = 'q'
+    FOR UPDATE
+), m AS (
+    UPDATE webhook_messages m SET
         status = %(status)s,
-        token = token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
-        next_due = CASE WHEN %(retry)s THEN %(next_due)s ELSE next_due END,
-        delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE delivered_at END,
-        dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE dead_at END,
-        attempts = attempts + %(made_count)s,
-        round_attempts = round_attempts + %(made_count)s,
-        last_status = CASE WHEN %(made)s THEN %(code)s::integer ELSE last_status END,
-        last_error = CASE WHEN %(made)s THEN %(error)s::text ELSE last_error END,
-        last_attempt_at = CASE WHEN %(made)s THEN %(now)s ELSE last_attempt_at END
-    WHERE id = %(id)s AND token = %(token)s AND status = 'queued'
-    RETURNING id, endpoint_id, attempts
+        token = m.token + 1, lease_until = NULL, claimed_at = NULL, updated_at = %(now)s,
+        next_due = CASE WHEN %(retry)s THEN %(next_due)s END,
+        delivered_at = CASE WHEN %(delivered)s THEN %(now)s ELSE m.delivered_at END,
+        dead_at = CASE WHEN %(dead)s THEN %(now)s ELSE m.dead_at END,
+        attempts = m.attempts + %(made_count)s,
+        round_attempts = m.round_attempts + %(made_count)s,
+        last_status = CASE WHEN %(made)s THEN %(code)s::smallint ELSE m.last_status END,
+        last_error = CASE WHEN %(made)s THEN %(error)s::text ELSE m.last_error END,
+        attempt_at = CASE WHEN %(made)s THEN %(a_at)s ELSE m.attempt_at END,
+        attempt_status = CASE WHEN %(made)s THEN %(a_status)s::smallint
+                              ELSE m.attempt_status END,
+        attempt_latency = CASE WHEN %(made)s THEN %(a_latency)s::double precision
+                               ELSE m.attempt_latency END,
+        attempt_response = CASE WHEN %(made)s THEN %(a_response)s::text
+                                ELSE m.attempt_response END,
+        attempt_error = CASE WHEN %(made)s THEN %(a_error)s::text ELSE m.attempt_error END,
+        attempt_outcome = CASE WHEN %(made)s THEN %(a_outcome)s::"char"
+                               ELSE m.attempt_outcome END,
+        attempt_reason = CASE WHEN %(made)s THEN %(a_reason)s::text ELSE m.attempt_reason END,
+        attempt_next_due = CASE WHEN %(made)s THEN %(a_next_due)s::timestamptz
+                                ELSE m.attempt_next_due END
+    FROM prev WHERE m.id = prev.id AND m.token = %(token)s AND m.status = 'q'
+    RETURNING m.id, m.endpoint_num
 ), logged AS (
     INSERT INTO webhook_attempts (message_id, number, at, status, latency_ms, response, error,
                                   outcome, reason, next_due)
-    SELECT m.id, m.attempts, %(a_at)s::timestamptz, %(a_status)s::integer,
-           %(a_latency)s::double precision, %(a_response)s::text, %(a_error)s::text,
-           %(a_outcome)s::text, %(a_reason)s::text, %(a_next_due)s::timestamptz
-    FROM m WHERE %(made)s
+    SELECT prev.id, prev.attempts, prev.attempt_at, prev.attempt_status, prev.attempt_latency,
+           coalesce(prev.attempt_response, ''), prev.attempt_error, CASE prev.attempt_outcome
+           WHEN 'd' THEN 'delivered' WHEN 'r' THEN 'retry' WHEN 'x' THEN 'dead'
+           WHEN 'o' THEN 'disable' WHEN 'h' THEN 'hold' END,
+           coalesce(prev.attempt_reason, ''), prev.attempt_next_due
+    FROM prev JOIN m ON m.id = prev.id WHERE %(made)s AND prev.attempt_at IS NOT NULL
 ), was AS (
     SELECT e.id, e.enabled FROM webhook_endpoints e
-    WHERE e.id = (SELECT endpoint_id FROM m) AND (%(made)s OR %(disable)s)
+    WHERE e.num = (SELECT endpoint_num FROM m) AND (%(made)s OR %(disable)s)
     FOR UPDATE
 ), health AS (
     UPDATE webhook_endpoints e SET
@@ -177,23 +198,37 @@ SELECT (SELECT count(*) FROM m), coalesce((SELECT disabled FROM health), false)
 """
 
 _REPLAY_ONE = """
-UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+UPDATE webhook_messages SET status = 's', round_attempts = 0, next_due = %(now)s,
     lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
-WHERE id = %(id)s AND (status IN ('dead', 'held') OR (status = 'delivered' AND %(force)s))
+WHERE id = %(id)s AND (status IN ('x', 'h') OR (status = 'd' AND %(force)s))
 """
 
 _REPLAY_MANY = """
-UPDATE webhook_messages SET status = 'scheduled', round_attempts = 0, next_due = %(now)s,
+UPDATE webhook_messages SET status = 's', round_attempts = 0, next_due = %(now)s,
     lease_until = NULL, claimed_at = NULL, updated_at = %(now)s
-WHERE endpoint_id = %(endpoint)s AND status = ANY(%(statuses)s) AND created_at >= %(since)s
+WHERE endpoint_num = (SELECT num FROM webhook_endpoints WHERE id = %(endpoint)s)
+  AND status IN ('d', 'x', 'h') AND status = ANY(%(statuses)s::"char"[])
+  AND created_at >= %(since)s
 """
 
-_TRIM_MESSAGES = """
-DELETE FROM webhook_messages WHERE id IN (
-    SELECT id FROM webhook_messages
-    WHERE status IN ('delivered', 'dead', 'held') AND updated_at < %(before)s
-    LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+# Retention walks each endpoint's finished messages oldest first (its index), a window
+# of them at a time (an updated_at older than the cut-off implies a created_at older
+# too), and deletes those of the window last changed before the cut-off; the window's
+# last message is where the next one starts.
+_TRIM_WINDOW = """
+WITH window_ AS (
+    SELECT m.id, m.seq, m.created_at FROM webhook_messages m
+    WHERE m.endpoint_num = %(endpoint)s AND m.status IN ('d', 'x', 'h')
+      AND m.created_at < %(before)s AND (m.created_at, m.seq) > (%(after_at)s, %(after_seq)s)
+    ORDER BY m.created_at, m.seq
+    LIMIT %(batch)s
+), gone AS (
+    DELETE FROM webhook_messages m USING window_ w
+    WHERE m.id = w.id AND m.status IN ('d', 'x', 'h') AND m.updated_at < %(before)s
+    RETURNING 1
 )
+SELECT (SELECT count(*) FROM gone), last.created_at, last.seq
+FROM (SELECT created_at, seq FROM window_ ORDER BY created_at DESC, seq DESC LIMIT 1) last
 """
 
 _TRIM_PAYLOADS = """
@@ -253,9 +288,9 @@ def expire_leases(conn: Connection, *, now: float) -> int:
     """Queued messages whose lease ran out (their task was lost) are due again."""
     return max(
         conn.execute(
-            "UPDATE webhook_messages SET status = 'scheduled', lease_until = NULL, "
+            "UPDATE webhook_messages SET status = 's', lease_until = NULL, "
             "claimed_at = NULL, updated_at = %(now)s "
-            "WHERE status = 'queued' AND lease_until <= %(now)s",
+            "WHERE status = 'q' AND lease_until <= %(now)s",
             {"now": ts(now)},
         ).rowcount,
         0,
@@ -266,7 +301,7 @@ def claim(conn: Connection, message_id: str, token: int, *, now: float, guard: f
     """Take the attempt of a promoted message (see :meth:`WebhookStore.claim`)."""
     row = conn.execute(
         "UPDATE webhook_messages SET claimed_at = %s WHERE id = %s AND token = %s "
-        "AND status = 'queued' AND (claimed_at IS NULL OR claimed_at <= %s) RETURNING 1",
+        "AND status = 'q' AND (claimed_at IS NULL OR claimed_at <= %s) RETURNING 1",
         (ts(now), message_id, token, ts(now - guard)),
     ).fetchone()
     return row is not None
@@ -301,8 +336,9 @@ def finish(
          "failed": made and kind != "delivered", "made": made, "made_count": int(made),
          "code": status, "error": reason or None,
          "reason": reason, "a_at": ts(shown.at), "a_status": shown.status,
-         "a_latency": shown.latency_ms, "a_response": clean(shown.response),
-         "a_error": clean(shown.error), "a_outcome": shown.outcome, "a_reason": shown.reason,
+         "a_latency": shown.latency_ms, "a_response": clean(shown.response) or None,
+         "a_error": clean(shown.error), "a_outcome": OUTCOME_CODES[shown.outcome],
+         "a_reason": shown.reason or None,
          "a_next_due": ts_or_none(shown.next_due), "counters": sorted(counters),
          "shard": random.randrange(COUNTER_SHARDS)},  # noqa: S311 - spreading writes
     ).fetchone()  # fmt: skip
@@ -321,7 +357,7 @@ def replay(conn: Connection, message_id: str, *, now: float, force: bool) -> int
     found = row.fetchone()
     if found is None:
         return -1
-    return 2 if found[0] == "delivered" else 0
+    return 2 if found[0] == "d" else 0
 
 
 def replay_many(
@@ -331,7 +367,8 @@ def replay_many(
     """Reschedule an endpoint's messages in some statuses (created since a time). Their
     next attempts follow the order they were made in: promotion breaks ties of
     ``next_due`` by ``seq``."""
-    values = {"endpoint": endpoint_id, "statuses": list(statuses), "now": ts(now),
+    values = {"endpoint": endpoint_id, "statuses": [STATUS_CODES[s] for s in statuses],
+              "now": ts(now),
               "since": ts(since if since is not None else 0.0)}  # fmt: skip
     return max(conn.execute(_REPLAY_MANY, values).rowcount, 0)
 
@@ -339,13 +376,16 @@ def replay_many(
 def trim(conn: Connection, *, older_than: float, batch: int) -> int:
     """Delete finished messages (their attempts go with them) last changed before a time,
     a batch per statement, then the payloads no message uses any more."""
-    values = {"before": ts(older_than), "batch": batch}
+    values: dict[str, object] = {"before": ts(older_than), "batch": batch}
     removed = 0
-    while True:
-        deleted = max(conn.execute(_TRIM_MESSAGES, values).rowcount, 0)
-        removed += deleted
-        if deleted < batch:
-            break
+    for (endpoint,) in conn.execute("SELECT num FROM webhook_endpoints ORDER BY num").fetchall():
+        values |= {"endpoint": endpoint, "after_at": ts(0.0), "after_seq": 0}
+        while True:
+            row = conn.execute(_TRIM_WINDOW, values).fetchone()
+            if row is None:  # no message left in the window
+                break
+            removed += int(row[0])
+            values |= {"after_at": row[1], "after_seq": row[2]}
     while conn.execute(_TRIM_PAYLOADS, values).rowcount >= batch:
         pass
     return removed

@@ -1,6 +1,7 @@
 """Webhook endpoints, messages, the retry schedule and the attempt log, in PostgreSQL.
 
-The schema is ``worker/database/migrations/0002_webhooks.sql``. A message is one event
+The schema is ``worker/database/migrations/0002_webhooks.sql`` as compacted by
+``0003_compact_messages.sql``. A message is one event
 for one endpoint; its payload is stored once per event (``webhook_payloads``). Its life:
 
     scheduled --promote--> queued --attempt--> delivered
@@ -17,8 +18,10 @@ for one endpoint; its payload is stored once per event (``webhook_payloads``). I
 * The per-endpoint cap is the count of leased messages, checked by one promoter at a
   time per endpoint (a transaction-scoped advisory lock), so it holds across
   processes and hosts. Due messages are taken with ``FOR UPDATE SKIP LOCKED``.
-* Every attempt is a row of ``webhook_attempts``; finished messages and their attempts
-  are trimmed in small batches after the retention period.
+* The latest attempt is on the message row; when another is recorded, it moves to
+  ``webhook_attempts`` in the same statement, so a message delivered at its first try
+  is one row. Finished messages and their attempts are trimmed in small batches after
+  the retention period.
 
 Redis holds nothing of this: with Redis wiped, the beat's next tick finds every due
 message here (leased ones once their lease ends).
@@ -32,7 +35,7 @@ from typing import Any
 
 from psycopg import sql
 
-from feeds.webhooks import schedule
+from feeds.webhooks import rows, schedule
 from feeds.webhooks.records import (
     PENDING_STATUSES,
     RESPONSE_KEEP_BYTES,
@@ -47,9 +50,10 @@ from feeds.webhooks.records import (
     new_endpoint_id,
     new_message_id,
 )
+from feeds.webhooks.rows import ENDPOINT_COLUMNS, ENDPOINT_SELECT, MESSAGE_COLUMNS, MESSAGE_WIDTH
 from feeds.webhooks.schedule import ts_or_none
 from worker.database.connect import Connection, Database
-from worker.database.times import epoch, ts
+from worker.database.times import ts
 
 __all__ = [
     "PENDING_STATUSES",
@@ -77,45 +81,31 @@ _ENDPOINT_FIELDS: dict[str, Callable[[Any], object]] = {
     "max_in_flight": int, "enabled": bool, "updated_at": ts,
 }  # fmt: skip
 
-_ENDPOINT_COLUMNS = (
-    "e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
-    "e.disabled_reason, e.disabled_at, e.created_at, e.updated_at, e.max_in_flight, "
-    "e.failing_since, e.last_success_at, e.last_failure_at, "
-    "ARRAY(SELECT s.secret FROM webhook_secrets s WHERE s.endpoint_id = e.id "
-    "ORDER BY s.position), "
-    "ARRAY(SELECT s.expires_at FROM webhook_secrets s WHERE s.endpoint_id = e.id "
-    "ORDER BY s.position)"
-)
-_ENDPOINT_SELECT = "SELECT " + _ENDPOINT_COLUMNS + " FROM webhook_endpoints e "  # noqa: S608
-
-_MESSAGE_COLUMNS = (
-    "m.id, m.endpoint_id, m.type, m.created_at, m.status, m.article_id, m.version, "
-    "m.attempts, m.round_attempts, m.token, m.next_due, m.delivered_at, m.dead_at, "
-    "m.last_status, m.last_error"
-)
-
 # A claim (see WebhookStore.claim) that returns the message, its payload and endpoint.
 _TAKE = (
     "WITH m AS (UPDATE webhook_messages SET claimed_at = %(now)s "  # noqa: S608 - constants
-    "WHERE id = %(id)s AND token = %(token)s AND status = 'queued' "
+    "WHERE id = %(id)s AND token = %(token)s AND status = 'q' "
     "AND (claimed_at IS NULL OR claimed_at <= %(stale)s) RETURNING *) "
-    "SELECT " + _MESSAGE_COLUMNS + ", p.body, " + _ENDPOINT_COLUMNS + " FROM m "
+    "SELECT " + MESSAGE_COLUMNS + ", p.body, " + ENDPOINT_COLUMNS + " FROM m "
     "JOIN webhook_payloads p ON p.id = m.payload_id "
-    "JOIN webhook_endpoints e ON e.id = m.endpoint_id"
+    "JOIN webhook_endpoints e ON e.num = m.endpoint_num"
 )
 
 _INSERT_MESSAGES = """
-INSERT INTO webhook_messages (id, endpoint_id, type, article_id, version, payload_id, status,
-                              next_due, created_at, updated_at)
-SELECT n.id, n.endpoint_id, n.type, n.article_id, n.version, n.payload_id,
-       CASE WHEN e.enabled THEN 'scheduled' ELSE 'held' END, n.at, n.at, n.at
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::bigint[],
-            %s::timestamptz[]) WITH ORDINALITY
-     AS n(id, endpoint_id, type, article_id, version, payload_id, at, ord)
+INSERT INTO webhook_messages (id, endpoint_num, payload_id, status, next_due, created_at,
+                              updated_at)
+SELECT n.id, e.num, n.payload_id, CASE WHEN e.enabled THEN 's' ELSE 'h' END, n.at, n.at, n.at
+FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[]) WITH ORDINALITY
+     AS n(id, endpoint_id, payload_id, at, ord)
 JOIN webhook_endpoints e ON e.id = n.endpoint_id
 ORDER BY n.ord
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
+
+_MESSAGE_FROM = (
+    "FROM webhook_messages m JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+    "JOIN webhook_payloads p ON p.id = m.payload_id "
+)
 
 _INSERT_EVENT_PAYLOADS = """
 INSERT INTO webhook_payloads (type, article_id, version, body, created_at)
@@ -126,7 +116,8 @@ RETURNING id, article_id, version, type
 
 
 class WebhookStore:
-    """Endpoints and messages in PostgreSQL (tables in ``0002_webhooks.sql``).
+    """Endpoints and messages in PostgreSQL (tables in ``0002_webhooks.sql``, compacted
+    by ``0003_compact_messages.sql``).
 
     Methods that take ``conn`` run on that connection (inside the caller's
     transaction) when it is given, and on a pooled one otherwise.
@@ -199,19 +190,19 @@ class WebhookStore:
 
     def endpoint(self, endpoint_id: str, *, conn: Connection | None = None) -> Endpoint | None:
         with self._connection(conn) as c:
-            row = c.execute(_ENDPOINT_SELECT + "WHERE e.id = %s", (endpoint_id,)).fetchone()
-        return None if row is None else _endpoint(row)
+            row = c.execute(ENDPOINT_SELECT + "WHERE e.id = %s", (endpoint_id,)).fetchone()
+        return None if row is None else rows.endpoint(row)
 
     def endpoint_ids(self) -> list[str]:
         with self.db.connection() as conn:
-            rows = conn.execute("SELECT id FROM webhook_endpoints ORDER BY created_at, id")
-            return [str(row[0]) for row in rows]
+            found = conn.execute("SELECT id FROM webhook_endpoints ORDER BY created_at, id")
+            return [str(row[0]) for row in found]
 
     def endpoints(self, *, conn: Connection | None = None) -> list[Endpoint]:
         """Every endpoint, oldest first."""
         with self._connection(conn) as c:
-            rows = c.execute(_ENDPOINT_SELECT + "ORDER BY e.created_at, e.id").fetchall()
-        return [_endpoint(row) for row in rows]
+            found = c.execute(ENDPOINT_SELECT + "ORDER BY e.created_at, e.id").fetchall()
+        return [rows.endpoint(row) for row in found]
 
     def has_endpoints(self) -> bool:
         with self.db.connection() as conn:
@@ -222,14 +213,15 @@ class WebhookStore:
         """Remove an endpoint with its messages and their attempt log (messages first, in
         batches, so no transaction holds many rows)."""
         with self.db.connection() as conn:
-            while True:
-                deleted = conn.execute(
-                    "DELETE FROM webhook_messages WHERE id IN (SELECT id FROM webhook_messages "
-                    "WHERE endpoint_id = %s LIMIT %s)",
-                    (endpoint_id, batch),
-                ).rowcount
-                if deleted < batch:
-                    break
+            # One state at a time, each found through an index that holds it.
+            for state in ("status IN ('d', 'x', 'h')", "status = 's'", "status = 'q'"):
+                query = (
+                    "DELETE FROM webhook_messages WHERE id IN (SELECT m.id "  # noqa: S608
+                    "FROM webhook_messages m JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+                    f"WHERE e.id = %s AND m.{state} LIMIT %s)"
+                )
+                while conn.execute(query, (endpoint_id, batch)).rowcount >= batch:
+                    pass
             gone = conn.execute(
                 "DELETE FROM webhook_endpoints WHERE id = %s RETURNING id", (endpoint_id,)
             ).fetchone()
@@ -272,30 +264,29 @@ class WebhookStore:
             moments = [ts(now + index * _SPACING) for index in range(len(batch))]
             made = c.execute(
                 _INSERT_MESSAGES,
-                ([m.id for m in batch], [m.endpoint for m in batch], [m.type for m in batch],
-                 [m.article_id or None for m in batch], [m.version or None for m in batch],
-                 payloads, moments),
+                ([m.id for m in batch], [m.endpoint for m in batch], payloads, moments),
             ).rowcount  # fmt: skip
         return max(made, 0)
 
     def message(self, message_id: str, *, with_attempts: bool = False) -> Message | None:
+        """One message with its payload (and, if asked, every attempt, oldest first)."""
         with self.db.connection() as conn:
             row = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS}, p.body FROM webhook_messages m "  # noqa: S608
-                "JOIN webhook_payloads p ON p.id = m.payload_id WHERE m.id = %s",
+                f"SELECT {MESSAGE_COLUMNS}, p.body, {rows.INLINE_ATTEMPT_COLUMNS} "
+                f"{_MESSAGE_FROM} WHERE m.id = %s",
                 (message_id,),
             ).fetchone()
             if row is None:
                 return None
             log: list[dict[str, Any]] = []
             if with_attempts:
-                attempts = conn.execute(
-                    "SELECT number, at, status, latency_ms, response, error, outcome, reason, "
-                    "next_due FROM webhook_attempts WHERE message_id = %s ORDER BY number",
+                earlier = conn.execute(
+                    f"SELECT {rows.LOGGED_ATTEMPT_COLUMNS} FROM webhook_attempts a "  # noqa: S608
+                    "WHERE a.message_id = %s ORDER BY a.number",
                     (message_id,),
                 ).fetchall()
-                log = [_attempt(a) for a in attempts]
-        return _message(row[:-1], bytes(row[-1]), log)
+                log = rows.attempt_log(earlier, row[MESSAGE_WIDTH + 1 :])
+        return rows.message(row[:MESSAGE_WIDTH], bytes(row[MESSAGE_WIDTH]), log)
 
     def messages(
         self,
@@ -307,25 +298,12 @@ class WebhookStore:
     ) -> list[Message]:
         """Messages newest first (dead letters: most recently dead first), optionally of
         one endpoint, in one status, since a time; without their payload."""
-        order = "m.dead_at" if status == "dead" else "m.created_at"
-        conditions: list[sql.Composable] = [sql.SQL("TRUE")]
-        values: dict[str, Any] = {"limit": max(0, limit)}
-        if endpoint_id is not None:
-            conditions.append(sql.SQL("m.endpoint_id = %(endpoint)s"))
-            values["endpoint"] = endpoint_id
-        if status is not None:
-            conditions.append(sql.SQL("m.status = %(status)s"))
-            values["status"] = status
-        if since is not None:
-            conditions.append(sql.SQL("{} >= %(since)s").format(sql.SQL(order)))
-            values["since"] = ts(since)
-        query = sql.SQL(
-            "SELECT {} FROM webhook_messages m WHERE {} ORDER BY {} DESC, m.seq DESC "
-            "LIMIT %(limit)s"
-        ).format(sql.SQL(_MESSAGE_COLUMNS), sql.SQL(" AND ").join(conditions), sql.SQL(order))
+        query, values = rows.listing(
+            endpoint_id=endpoint_id, status=status, since=since, limit=limit
+        )
         with self.db.connection() as conn:
-            rows = conn.execute(query, values).fetchall()
-        return [_message(row, b"", []) for row in rows]
+            found = conn.execute(query, values).fetchall()
+        return [rows.message(row, b"", []) for row in found]
 
     def promote(
         self,
@@ -372,8 +350,8 @@ class WebhookStore:
             ).fetchone()
         if row is None:
             return None
-        width = _MESSAGE_COLUMNS.count(",") + 1
-        return _message(row[:width], bytes(row[width]), []), _endpoint(row[width + 1 :])
+        width = MESSAGE_WIDTH
+        return rows.message(row[:width], bytes(row[width]), []), rows.endpoint(row[width + 1 :])
 
     def finish(
         self,
@@ -429,10 +407,10 @@ class WebhookStore:
         """Attempt and outcome counters: attempts_delivered, attempts_failed,
         dead_letters, endpoints_disabled (only those counted so far)."""
         with self._connection(conn) as c:
-            rows = c.execute(
+            found = c.execute(
                 "SELECT name, sum(value) FROM webhook_counters GROUP BY name ORDER BY name"
             ).fetchall()
-        return {str(name): int(total) for name, total in rows}
+        return {str(name): int(total) for name, total in found}
 
     def stats(self) -> dict[str, int]:
         """The counters, with the number of pending (scheduled) and dead messages and of
@@ -440,8 +418,8 @@ class WebhookStore:
         with self.db.connection() as conn:
             counters = self.counters(conn=conn)
             row = conn.execute(
-                "SELECT count(*) FILTER (WHERE status IN ('scheduled', 'queued')), "
-                "count(*) FILTER (WHERE status = 'dead'), count(*) FROM webhook_messages"
+                "SELECT count(*) FILTER (WHERE status IN ('s', 'q')), "
+                "count(*) FILTER (WHERE status = 'x'), count(*) FROM webhook_messages"
             ).fetchone()
         assert row is not None
         scheduled, dead, total = (int(value) for value in row)
@@ -462,14 +440,15 @@ class WebhookStore:
         """Pending messages (``scheduled``), those due now, and dead letters."""
         with self._connection(conn) as c:
             pending = c.execute(
-                "SELECT count(*), count(*) FILTER (WHERE (status = 'scheduled' AND next_due <= "
-                "%(now)s) OR (status = 'queued' AND lease_until <= %(now)s)) "
-                "FROM webhook_messages WHERE status IN ('scheduled', 'queued')",
+                # One count per state, each over the partial index of that state.
+                "SELECT (SELECT count(*) FROM webhook_messages WHERE status = 's') "
+                "+ (SELECT count(*) FROM webhook_messages WHERE status = 'q'), "
+                "(SELECT count(*) FROM webhook_messages WHERE status = 's' "
+                "AND next_due <= %(now)s) + (SELECT count(*) FROM webhook_messages "
+                "WHERE status = 'q' AND lease_until <= %(now)s)",
                 {"now": ts(now)},
             ).fetchone()
-            dead = c.execute(
-                "SELECT count(*) FROM webhook_messages WHERE status = 'dead'"
-            ).fetchone()
+            dead = c.execute("SELECT count(*) FROM webhook_messages WHERE status = 'x'").fetchone()
         assert pending is not None and dead is not None
         return {"scheduled": int(pending[0]), "due_now": int(pending[1]), "dead": int(dead[0])}
 
@@ -524,70 +503,3 @@ def _store_payloads(conn: Connection, batch: Sequence[NewMessage], now: float) -
             assert row is not None
             found.append(int(row[0]))
     return found
-
-
-def _endpoint(row: Sequence[Any]) -> Endpoint:
-    (endpoint_id, url, events, authors, tags, description, enabled, disabled_reason,
-     disabled_at, created_at, updated_at, max_in_flight, failing_since, last_success_at,
-     last_failure_at, secret_values, secret_expiries) = row  # fmt: skip
-    return Endpoint(
-        id=str(endpoint_id),
-        url=str(url),
-        events=tuple(events),
-        authors=tuple(authors),
-        tags=tuple(tags),
-        description=str(description),
-        enabled=bool(enabled),
-        disabled_reason=disabled_reason or None,
-        disabled_at=epoch(disabled_at),
-        created_at=epoch(created_at) or 0.0,
-        updated_at=epoch(updated_at) or 0.0,
-        max_in_flight=int(max_in_flight),
-        failing_since=epoch(failing_since),
-        last_success_at=epoch(last_success_at),
-        last_failure_at=epoch(last_failure_at),
-        secrets=tuple(
-            Secret(str(value), epoch(expires))
-            for value, expires in zip(secret_values, secret_expiries, strict=True)
-        ),
-    )
-
-
-def _message(row: Sequence[Any], body: bytes, log: list[dict[str, Any]]) -> Message:
-    (message_id, endpoint_id, event_type, created_at, status, article_id, version,
-     attempts, round_attempts, token, next_due, delivered_at, dead_at, last_status,
-     last_error) = row  # fmt: skip
-    return Message(
-        id=str(message_id),
-        endpoint=str(endpoint_id),
-        type=str(event_type),
-        created_at=epoch(created_at) or 0.0,
-        body=body,
-        status=str(status),
-        article_id=article_id or "",
-        version=int(version or 0),
-        attempts=int(attempts),
-        round_attempts=int(round_attempts),
-        token=int(token),
-        next_due=epoch(next_due),
-        delivered_at=epoch(delivered_at),
-        dead_at=epoch(dead_at),
-        last_status=None if last_status is None else int(last_status),
-        last_error=last_error or None,
-        attempt_log=log,
-    )
-
-
-def _attempt(row: Sequence[Any]) -> dict[str, Any]:
-    number, at, status, latency_ms, response, error, outcome, reason, next_due = row
-    attempt = Attempt(
-        at=epoch(at) or 0.0,
-        status=None if status is None else int(status),
-        latency_ms=float(latency_ms),
-        outcome=str(outcome),
-        response=str(response),
-        error=error,
-        reason=str(reason),
-        next_due=epoch(next_due),
-    )
-    return attempt.public(int(number))

@@ -189,7 +189,11 @@ def test_trim_forgets_finished_messages_past_retention_only(store: WebhookStore)
     [(_, token)] = promote(store, T0 + 1)
     first = store.message(old[0])
     assert first is not None
-    store.finish(first, token, "delivered", now=T0 + 2, attempt=tried(1, 204))
+    store.finish(first, token, "retry", now=T0 + 2, attempt=tried(1), next_due=T0 - 1)
+    [(again, token)] = promote(store, T0 + 2)  # first again: due before the others
+    assert again == old[0]
+    store.finish(first, token, "delivered", now=T0 + 2, attempt=tried(2, 204))
+    assert count(store, "SELECT count(*) FROM webhook_attempts WHERE message_id = %s", old[0]) == 1
     store.set_enabled("ep1", False, now=T0 + 3)
     promote(store, T0 + 4)  # the other two become held
     recent = messages(store, 1, now=T0 + 1000)
@@ -234,6 +238,38 @@ def test_an_event_payload_is_stored_once_for_all_its_endpoints(store: WebhookSto
     shown = store.message("msg_ep2", with_attempts=True)
     assert shown is not None and shown.body == body
     assert shown.public(with_body=True)["payload"] == {"type": "article.published"}
+
+
+def test_the_latest_attempt_is_on_the_message_and_earlier_ones_move_to_the_log(
+    store: WebhookStore,
+) -> None:
+    endpoint(store)
+    [message_id] = messages(store, 1)
+    logged = "SELECT count(*) FROM webhook_attempts WHERE message_id = %s"
+    [(_, token)] = promote(store, T0 + 1)
+    first = Attempt(at=T0 + 1, status=503, latency_ms=2.5, outcome="retry", response="busy",
+                    error=None, reason="HTTP 503", next_due=T0 + 5)  # fmt: skip
+    store.finish(loaded(store, message_id), token, "retry", now=T0 + 2, attempt=first,
+                 next_due=T0 + 5, reason="HTTP 503", status=503)  # fmt: skip
+    assert count(store, logged, message_id) == 0  # one attempt: on the message row only
+    [(_, token)] = promote(store, T0 + 5)
+    assert store.finish(loaded(store, message_id), token, "hold", now=T0 + 5, attempt=None) == 1
+    assert count(store, logged, message_id) == 0  # no attempt made: nothing moves
+    assert store.set_enabled("ep1", True, now=T0 + 6) == 1  # the held message, rescheduled
+    [(_, token)] = promote(store, T0 + 6)
+    store.finish(loaded(store, message_id), token, "delivered", now=T0 + 7,
+                 attempt=tried(2, 204), status=204)  # fmt: skip
+    assert count(store, logged, message_id) == 1  # the first moved when the second came
+    shown = store.message(message_id, with_attempts=True)
+    assert shown is not None and shown.attempts == 2 and shown.last_status == 204
+    assert shown.attempt_log == [
+        {"attempt": 1, "at": "2027-01-15T08:00:01.000+00:00", "status": 503,
+         "latency_ms": 2.5, "response": "busy", "error": None, "outcome": "retry",
+         "reason": "HTTP 503", "next_due": "2027-01-15T08:00:05.000+00:00"},
+        {"attempt": 2, "at": "2027-01-15T08:00:02.000+00:00", "status": 204,
+         "latency_ms": 1.5, "response": "", "error": None, "outcome": "retry", "reason": "",
+         "next_due": None},
+    ]  # fmt: skip
 
 
 def test_counters_and_the_attempt_log_record_every_outcome(store: WebhookStore) -> None:
