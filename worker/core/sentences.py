@@ -175,7 +175,9 @@ def _period_ends_sentence(
         return True  # a period standing alone, as in tokenized text
     if word in _NEVER_FINAL:
         return False
-    is_initial = (len(word) == 1 and word.isalpha()) or bool(_DOTTED_INITIALS.fullmatch(word))
+    is_initial = (len(word) == 1 and word.isalpha()) or (
+        "." in word and bool(_DOTTED_INITIALS.fullmatch(word))
+    )
     if not is_initial and word not in _OFTEN_FINAL:
         return True
     if lowercase_only:
