@@ -119,10 +119,8 @@ def clean_inline(text: str) -> str:
         if _MOJIBAKE_HINT.search(text):
             text = ftfy.fix_text(text, _FTFY_CONFIG)
         text = unicodedata.normalize("NFC", text)
-    if text.isprintable():
-        # Every removed character and every whitespace character but " " is unprintable,
-        # so only runs of spaces and spaces at the ends can be left to collapse.
-        return collapse_spaces(text)
+    if text.isprintable():  # every removed character is unprintable
+        return _collapse_printable(text)
     text = _REMOVED.sub("", text)
     if "\u00a0" in text or "\u202f" in text:
         return _SPACES.sub(" ", text).strip()
@@ -131,9 +129,14 @@ def clean_inline(text: str) -> str:
 
 def collapse_spaces(text: str) -> str:
     """``" ".join(text.split())``, without splitting a text that has nothing to collapse."""
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
-        return text  # the only whitespace a printable text can hold is " "
-    return " ".join(text.split())
+    return _collapse_printable(text) if text.isprintable() else " ".join(text.split())
+
+
+def _collapse_printable(text: str) -> str:
+    # The only whitespace character a printable text can hold is " ".
+    if "  " in text or text[:1] == " " or text[-1:] == " ":
+        return " ".join(text.split())
+    return text
 
 
 def has_removable(text: str) -> bool:
