@@ -16,7 +16,7 @@ from worker.core.errors import InputError, ParseWarning
 from worker.core.fingerprint import content_hash
 from worker.core.metadata import Fields, interpret
 from worker.core.model import Article, Section
-from worker.core.normalize import clean_inline, has_removable, slugify
+from worker.core.normalize import clean_inline, collapse_spaces, has_removable, slugify
 from worker.core.options import CoreOptions
 from worker.core.summarize import summarize_article
 
@@ -224,8 +224,14 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 def _count_words(description: str, sections: list[Section]) -> int:
     """Whitespace-separated words of the description, headings and paragraphs."""
-    total = len(description.split())
+    total = _words(description)
     for section in sections:
-        total += len(section.heading.split())
-        total += sum(len(paragraph.split()) for paragraph in section.paragraphs)
+        total += _words(section.heading)
+        total += sum(map(_words, section.paragraphs))
     return total
+
+
+def _words(text: str) -> int:
+    """``len(text.split())``, without making the words of a text that is already clean."""
+    collapsed = collapse_spaces(text)  # words separated by single spaces
+    return collapsed.count(" ") + 1 if collapsed else 0

@@ -58,13 +58,29 @@ _STOPWORDS = _word_set(
 class Candidate:
     """A candidate sentence, its lower-cased words and lazily computed features."""
 
-    __slots__ = ("_depends", "_junk", "_parts", "_title", "_trigrams", "terms", "text", "words")
+    __slots__ = (
+        "_depends",
+        "_junk",
+        "_parts",
+        "_title",
+        "_trigrams",
+        "joined",
+        "terms",
+        "text",
+        "words",
+    )
 
     def __init__(self, text: str, title: str = "") -> None:
         self.text = text
-        # str.split + strip is several times faster than a regex tokenizer here.
-        self.words = [word for token in text.lower().split() if (word := token.strip(_PUNCTUATION))]
+        # str.split + strip is several times faster than a regex tokenizer here; most
+        # tokens are plain words, which isalnum tells for less than a strip costs.
+        self.words = [
+            word
+            for token in text.lower().split()
+            if (word := token if token.isalnum() else token.strip(_PUNCTUATION))
+        ]
         self.terms = frozenset(self.words) - _STOPWORDS  # distinct content words
+        self.joined = "-" in text or "/" in text  # has hyphenated or slashed words
         self._title = title  # the article's, which the sentence may name
         self._depends: bool | None = None
         self._junk: bool | None = None
@@ -88,10 +104,9 @@ class Candidate:
     def parts(self) -> frozenset[str]:
         """The pieces of its hyphenated or slashed words ("non-resolution": non, resolution)."""
         if self._parts is None:
-            joined = "-" in self.text or "/" in self.text
             self._parts = frozenset(
                 part
-                for term in (self.terms if joined else ())
+                for term in (self.terms if self.joined else ())
                 if "-" in term or "/" in term
                 for part in _JOINERS.split(term)
             )
@@ -147,8 +162,8 @@ class Topic:
         forms, base, size = self._forms, self._base, self.size
         result: list[float] = []
         for sentence in sentences:
-            joined = "-" in sentence.text or "/" in sentence.text
-            if forms.isdisjoint(sentence.terms) and not joined:
+            joined = sentence.joined
+            if not joined and forms.isdisjoint(sentence.terms):
                 result.append(0.0)
                 continue
             found = forms.intersection(sentence.terms)

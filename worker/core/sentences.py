@@ -48,7 +48,10 @@ _SENTENCE_OPENERS = _word_set(
 
 # Terminal punctuation and attached closing quotes/brackets, then whitespace and
 # the next token's first character (group "next"), or the end of the paragraph.
-_CANDIDATE = re.compile(r"""(?P<punct>[.?!…]+)["”’'»)\]}]*(?=\s+(?P<next>\S)|\s*\Z)""")
+# "[.?!…][.?!…]*" rather than "[.?!…]+": a pattern that opens with a character class
+# lets the regex engine skip to the next candidate character instead of trying a
+# match at every position (over twice as fast here, same matches).
+_CANDIDATE = re.compile(r"""(?P<punct>[.?!…][.?!…]*)["”’'»)\]}]*(?=\s+(?P<next>\S)|\s*\Z)""")
 # Closers written as separate tokens; "'" and '"' are ambiguous and handled separately.
 _SPACED_CLOSERS = frozenset(["''", "”", "’", "»", ")", "]", "}", "-rrb-", "-rsb-", "-rcb-"])
 _AMBIGUOUS_QUOTES = frozenset(["'", '"'])
@@ -175,7 +178,9 @@ def _period_ends_sentence(
         return True  # a period standing alone, as in tokenized text
     if word in _NEVER_FINAL:
         return False
-    is_initial = (len(word) == 1 and word.isalpha()) or bool(_DOTTED_INITIALS.fullmatch(word))
+    is_initial = (len(word) == 1 and word.isalpha()) or (
+        "." in word and bool(_DOTTED_INITIALS.fullmatch(word))
+    )
     if not is_initial and word not in _OFTEN_FINAL:
         return True
     if lowercase_only:
@@ -192,7 +197,7 @@ def _word_before(block: str, position: int) -> str:
     window = block[max(0, position - _WORD_WINDOW) : position]
     if not window or window[-1].isspace():
         return ""
-    return window.split()[-1]
+    return window.rsplit(None, 1)[-1]
 
 
 def _stripped_spans(text: str, cuts: list[int]) -> list[tuple[int, int]]:

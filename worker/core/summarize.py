@@ -60,8 +60,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import chain, islice
+from operator import attrgetter
 from typing import NamedTuple
 
 from worker.core.candidates import Candidate, Topic, redundant
@@ -77,6 +79,8 @@ MAX_CANDIDATES = 250
 # summarize(text) only splits this much of a huge text; MAX_CANDIDATES fit in far less.
 MAX_SCAN_CHARS = 100_000
 ELLIPSIS = "…"
+# The position prior of each place in a pool, computed once.
+_POSITION_BONUS = tuple(POSITION_WEIGHT * POSITION_DECAY**index for index in range(MAX_CANDIDATES))
 
 
 def summarize(
@@ -230,7 +234,8 @@ def _pick(
     if sentences < 1 or not pool:
         return []
     scores = _scores(pool, focus)
-    ranked = sorted(range(len(pool)), key=lambda index: (-scores[index], index))
+    # Best first; a stable sort keeps equal scores in pool order.
+    ranked = sorted(range(len(pool)), key=scores.__getitem__, reverse=True)
     chosen = _select(pool, _junk_last(pool, ranked), sentences, max_chars)
     if not chosen:
         # Nothing stands on its own: better one sentence that leans on another than none.
@@ -253,9 +258,9 @@ def _junk_last(pool: list[Candidate], ranked: list[int]) -> Iterator[int]:
 
 
 def _scores(pool: list[Candidate], focus: _Focus) -> list[float]:
+    bonuses = _POSITION_BONUS[: len(pool)]
     scores = [
-        centrality + POSITION_WEIGHT * POSITION_DECAY**index
-        for index, centrality in enumerate(_centrality(pool))
+        centrality + bonus for centrality, bonus in zip(_centrality(pool), bonuses, strict=True)
     ]
     for weight, topic in focus.topics:
         for index, share in enumerate(topic.shares(pool)):
@@ -295,6 +300,9 @@ def _sentences_of(paragraphs: Iterable[str]) -> list[str]:
     return found
 
 
+_terms = attrgetter("terms")
+
+
 def _centrality(pool: list[Candidate]) -> list[float]:
     """Each sentence's similarity to the rest of the text, scaled so the top one is 1.
 
@@ -303,18 +311,24 @@ def _centrality(pool: list[Candidate]) -> list[float]:
     that is the same for every sentence. Term t contributes ``idf[t]**2 * (df[t] - 1)``:
     its weight here times its weight summed over the other sentences containing it.
     """
-    frequency = Counter(chain.from_iterable(sentence.terms for sentence in pool))
-    total = len(pool)
-    idf_squared_by_count = [math.log((total + 1) / (n + 0.5)) ** 2 for n in range(total + 1)]
-    idf_squared = {term: idf_squared_by_count[n] for term, n in frequency.items()}
-    shared = {term: idf_squared_by_count[n] * (n - 1) for term, n in frequency.items()}
+    frequency = Counter(chain.from_iterable(map(_terms, pool))).__getitem__
+    idf_squared, shared = _weights_by_count(len(pool))
+    # Each sentence's counts looked up once; the sums keep each frozenset's own order.
+    counts = [list(map(frequency, sentence.terms)) for sentence in pool]
     raw = [
-        sum(map(shared.__getitem__, sentence.terms))
-        / (math.sqrt(sum(map(idf_squared.__getitem__, sentence.terms))) or 1.0)
-        for sentence in pool
+        sum(map(shared, found)) / (math.sqrt(sum(map(idf_squared, found))) or 1.0)
+        for found in counts
     ]
     top = max(raw) or 1.0
     return [value / top for value in raw]
+
+
+@lru_cache(maxsize=MAX_CANDIDATES)
+def _weights_by_count(total: int) -> tuple[Callable[[int], float], Callable[[int], float]]:
+    """For a term in ``n`` of ``total`` sentences: ``idf**2`` and ``idf**2 * (n - 1)``, by n."""
+    idf_squared = [math.log((total + 1) / (n + 0.5)) ** 2 for n in range(total + 1)]
+    shared = [weight * (n - 1) for n, weight in enumerate(idf_squared)]
+    return idf_squared.__getitem__, shared.__getitem__
 
 
 def _select(

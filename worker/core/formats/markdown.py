@@ -76,7 +76,13 @@ class _TextMarkdown(MarkdownIt):
         return True
 
 
-_MARKDOWN = _TextMarkdown("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# markdown-it's "normalize" rule scans the whole text with a slow regex even when there
+# is nothing to change; _normalized does the same replacements only when they apply.
+_MARKDOWN = (
+    _TextMarkdown("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .disable("normalize")
+)
 _SAFE_AUTOLINK = re.compile(r"^(?:https?|mailto|ftp):", re.IGNORECASE)
 _NO_TITLE = "no title: no '# Title' heading and no title in the front matter"
 
@@ -87,8 +93,17 @@ def parse_markdown(text: str) -> Draft:
         raise InputError("empty", "the input is only whitespace")
     front_matter, body, line_offset = _split_front_matter(text)
     preset = _read_front_matter(front_matter) if front_matter is not None else Preset()
-    blocks = _BlockCollector(line_offset).collect(_MARKDOWN.parse(body))
+    blocks = _BlockCollector(line_offset).collect(_MARKDOWN.parse(_normalized(body)))
     return draft_from_blocks(blocks, preset, no_title=_NO_TITLE)
+
+
+def _normalized(source: str) -> str:
+    """What markdown-it's "normalize" rule makes of ``source``: ``\n`` line ends, no NUL."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in source:
+        source = source.replace("\0", "\ufffd")
+    return source
 
 
 # ------------------------------------------------------------------------ front matter
