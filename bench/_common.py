@@ -8,6 +8,7 @@ modules are imported where they are used.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -61,8 +62,10 @@ class PrivateStack:
         self.database_url = self.postgres.url
 
     def stop(self) -> None:
+        """Stop both servers and remove their directory (a bench's data is throwaway)."""
         self.redis.stop()
         self.postgres.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def private_redis(name: str) -> tuple[PrivateStack, dict[str, str]]:
