@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from celery import Task, shared_task
 
-import worker.failures  # noqa: F401 - connects the task_failure signal
+import worker.task_failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST
 from config.settings import Settings
 from feeds import feed_store
