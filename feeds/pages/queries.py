@@ -1,0 +1,136 @@
+"""Read-only queries the pages need beyond :class:`~feeds.webhooks.store.WebhookStore`:
+one endpoint's messages filtered and paginated, and attempt and event counts over time.
+
+Messages are listed newest first by their sequence number (the order they were made
+in), and a page continues from the sequence number of the last one shown (keyset
+pagination: a page costs the same however deep it is).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from feeds.webhooks import rows
+from feeds.webhooks.records import STATUS_CODES, Message
+from worker.database.connect import Database
+from worker.database.times import ts
+
+#: Attempt outcomes as the charts count them (inline attempts store a code, logged
+#: attempts the name).
+CHART_OUTCOMES = {
+    "d": "delivered", "delivered": "delivered",
+    "r": "retried", "retry": "retried",
+    "x": "dead", "dead": "dead",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """What a list of one endpoint's messages is narrowed to (None: no narrowing)."""
+
+    status: str | None = None
+    event_type: str | None = None
+    since: float | None = None
+    until: float | None = None
+    before: int | None = None  # the sequence number the page continues after
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[Message]
+    next_before: int | None  # None on the last page
+
+
+def endpoint_messages(
+    db: Database, endpoint_id: str, wanted: MessageFilter, *, limit: int
+) -> MessagePage:
+    """A page of one endpoint's messages, newest first."""
+    conditions = [sql.SQL("e.id = %(endpoint)s")]
+    values: dict[str, Any] = {"endpoint": endpoint_id, "limit": limit + 1}
+    if wanted.status is not None:
+        conditions.append(sql.SQL("m.status = %(status)s"))
+        values["status"] = STATUS_CODES[wanted.status]
+    if wanted.event_type is not None:
+        conditions.append(sql.SQL("p.type = %(type)s"))
+        values["type"] = wanted.event_type
+    if wanted.since is not None:
+        conditions.append(sql.SQL("m.created_at >= %(since)s"))
+        values["since"] = ts(wanted.since)
+    if wanted.until is not None:
+        conditions.append(sql.SQL("m.created_at < %(until)s"))
+        values["until"] = ts(wanted.until)
+    if wanted.before is not None:
+        conditions.append(sql.SQL("m.seq < %(before)s"))
+        values["before"] = wanted.before
+    query = sql.SQL(
+        "SELECT {}, m.seq FROM webhook_messages m "
+        "JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+        "JOIN webhook_payloads p ON p.id = m.payload_id "
+        "WHERE {} ORDER BY m.seq DESC LIMIT %(limit)s"
+    ).format(sql.SQL(rows.MESSAGE_COLUMNS), sql.SQL(" AND ").join(conditions))
+    with db.connection() as conn:
+        found = conn.execute(query, values).fetchall()
+    shown = found[:limit]
+    messages = [rows.message(row[: rows.MESSAGE_WIDTH], b"", []) for row in shown]
+    next_before = int(shown[-1][rows.MESSAGE_WIDTH]) if len(found) > limit else None
+    return MessagePage(messages, next_before)
+
+
+def status_counts(db: Database, endpoint_id: str) -> dict[str, int]:
+    """How many of an endpoint's messages are in each status."""
+    with db.connection() as conn:
+        found = conn.execute(
+            "SELECT m.status::text, count(*) FROM webhook_messages m "
+            "JOIN webhook_endpoints e ON e.num = m.endpoint_num WHERE e.id = %s GROUP BY 1",
+            (endpoint_id,),
+        ).fetchall()
+    names = {code: name for name, code in STATUS_CODES.items()}
+    return {names[str(code)]: int(count) for code, count in found if str(code) in names}
+
+
+def attempt_counts(
+    db: Database, *, since: float, width: float, endpoint_id: str | None = None
+) -> dict[int, dict[str, int]]:
+    """Attempts since ``since`` by outcome (delivered, retried, dead), in buckets of
+    ``width`` seconds keyed by ``floor(time / width)``; of one endpoint or of all."""
+    endpoint = sql.SQL("e.id = %(endpoint)s" if endpoint_id is not None else "TRUE")
+    query = sql.SQL(
+        "SELECT bucket, outcome, count(*) FROM ("
+        "SELECT floor(extract(epoch FROM m.attempt_at) / %(width)s)::bigint AS bucket, "
+        "m.attempt_outcome::text AS outcome FROM webhook_messages m "
+        "JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+        "WHERE {endpoint} AND m.attempt_at >= %(since)s "
+        "UNION ALL "
+        "SELECT floor(extract(epoch FROM a.at) / %(width)s)::bigint, a.outcome "
+        "FROM webhook_attempts a JOIN webhook_messages m ON m.id = a.message_id "
+        "JOIN webhook_endpoints e ON e.num = m.endpoint_num "
+        "WHERE {endpoint} AND a.at >= %(since)s) counted GROUP BY 1, 2"
+    ).format(endpoint=endpoint)
+    values = {"endpoint": endpoint_id, "since": ts(since), "width": width}
+    with db.connection() as conn:
+        found = conn.execute(query, values).fetchall()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for bucket, outcome, count in found:
+        name = CHART_OUTCOMES.get(str(outcome))
+        if name is not None:
+            counts[int(bucket)][name] = counts[int(bucket)].get(name, 0) + int(count)
+    return dict(counts)
+
+
+def event_counts(db: Database, *, since: float, width: float) -> dict[int, dict[str, int]]:
+    """Article events (what ingest stored: new, updated, withdrawn) since ``since``, in
+    buckets of ``width`` seconds, by type."""
+    with db.connection() as conn:
+        found = conn.execute(
+            "SELECT floor(extract(epoch FROM at) / %(width)s)::bigint, type, count(*) "
+            "FROM events WHERE at >= %(since)s GROUP BY 1, 2",
+            {"since": ts(since), "width": width},
+        ).fetchall()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for bucket, event_type, count in found:
+        counts[int(bucket)][str(event_type)] = int(count)
+    return dict(counts)
