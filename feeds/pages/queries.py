@@ -17,7 +17,7 @@ from psycopg import sql
 from feeds.webhooks import rows
 from feeds.webhooks.records import STATUS_CODES, Message
 from worker.database.connect import Database
-from worker.database.times import ts
+from worker.database.times import epoch, ts
 
 #: Attempt outcomes as the charts count them (inline attempts store a code, logged
 #: attempts the name).
@@ -134,3 +134,24 @@ def event_counts(db: Database, *, since: float, width: float) -> dict[int, dict[
     for bucket, event_type, count in found:
         counts[int(bucket)][str(event_type)] = int(count)
     return dict(counts)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    key: str
+    name: str
+    published_at: float | None
+    waiting: bool  # changed since its last render
+
+
+def feed_states(db: Database, *, limit: int) -> list[FeedState]:
+    """Feeds, most recently published first (never published last)."""
+    with db.connection() as conn:
+        found = conn.execute(
+            "SELECT key, name, published_at, changes > rendered_changes FROM feeds "
+            "ORDER BY published_at DESC NULLS LAST, key LIMIT %s",
+            (limit,),
+        ).fetchall()
+    return [
+        FeedState(str(key), str(name), epoch(at), bool(waiting)) for key, name, at, waiting in found
+    ]

@@ -8,9 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from feeds.pages.dashboard import install_dashboard_routes
 from feeds.pages.portal import install_portal_routes
 from feeds.pages.web import STATIC_DIR, PageError, error_page
 from feeds.webhooks.service import Webhooks
+from worker.failures import Failures
 from worker.submit import Submitter
 
 
@@ -25,3 +27,4 @@ def install_pages(
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_portal_routes(app, webhooks, wake_delivery)
+    install_dashboard_routes(app, submitter, webhooks, Failures(submitter), wake_delivery)

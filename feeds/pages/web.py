@@ -79,10 +79,10 @@ templates.filters["when"] = when
 templates.filters["age"] = age
 
 
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     """Render a template as a response with the security headers."""
     markup = templates.get_template(name).render(**context)
-    return HTMLResponse(markup, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(markup, status_code=http_status, headers=SECURITY_HEADERS)
 
 
 def error_page(error: PageError) -> HTMLResponse:
