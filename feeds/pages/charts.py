@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 720, 180
+WIDTH, HEIGHT = 1100, 150
 _LEFT, _BOTTOM, _TOP = 40, 22, 8
 
 

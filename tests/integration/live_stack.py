@@ -40,27 +40,28 @@ def browser_missing() -> str | None:
 class LiveStack:
     """``syndicate up`` on a free port, with an API token and webhook delivery in seconds."""
 
-    def __init__(self, database_url: str, port: int, **extra: str) -> None:
+    def __init__(self, database_url: str | None, port: int, **extra: str) -> None:
+        """``database_url`` None: the stack's own embedded PostgreSQL under its data dir."""
         self.data_dir = Path(f"/tmp/syn-pages-{uuid.uuid4().hex[:8]}")  # noqa: S108 - socket path
         self.token = "pages-" + uuid.uuid4().hex
         self.base = f"http://127.0.0.1:{port}"
-        self.env = (
-            {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-            | {
-                "SYNDICATE_DATA_DIR": str(self.data_dir),
-                "DATABASE_URL": database_url,
-                "SYNDICATE_API_TOKENS": self.token,
-                "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-                "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,1s",
-                "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "1s",
-                "SYNDICATE_WEBHOOK_TIMEOUT": "1.5s",
-                "SYNDICATE_DELIVERY_TICK": "0.5s",
-                "SYNDICATE_PUBLISH_DELAY_MS": "200",
-                "SYNDICATE_SITE_URL": self.base,
-                "PYTHONPATH": str(ROOT),
-            }
-            | extra
-        )
+        self.env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+        self.env.pop("DATABASE_URL", None)
+        self.env |= {
+            "SYNDICATE_DATA_DIR": str(self.data_dir),
+            "SYNDICATE_API_TOKENS": self.token,
+            "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+            "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,1s",
+            "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "1s",
+            "SYNDICATE_WEBHOOK_TIMEOUT": "1.5s",
+            "SYNDICATE_DELIVERY_TICK": "0.5s",
+            "SYNDICATE_PUBLISH_DELAY_MS": "200",
+            "SYNDICATE_SITE_URL": self.base,
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+        if database_url is not None:
+            self.env["DATABASE_URL"] = database_url
         self.log_path = self.data_dir.with_suffix(".log")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
