@@ -1,8 +1,11 @@
-"""POST /v1/subscriptions/{id}/portal-link: a signed link to the endpoint's portal pages.
+"""Signed links to the partner portal (both need the API token).
 
-Body (optional): ``{"ttl": "24h"}`` (a duration, or seconds; at most 90 days). Answer:
-``{"id", "url", "expires_at"}``. The link is a credential for that endpoint only: send
-it to the partner who runs the endpoint.
+POST /v1/subscriptions/{id}/portal-link   body (optional): {"ttl": "24h"}
+POST /v1/portal-links                     body: {"endpoints": [ids], "partner": name, "ttl"}
+
+``ttl`` is a duration or seconds (default 24 h, at most 90 days). Answer: ``{"url",
+"expires_at", ...}``. A link is a credential for the endpoints it names only: send it to
+the partner who runs them.
 """
 
 from __future__ import annotations
@@ -20,39 +23,64 @@ from feeds.pages.links import DEFAULT_TTL, portal_link
 from feeds.webhooks.service import NotFoundError, Webhooks
 from worker.core.durations import parse_duration
 
+_MAX_ENDPOINTS = 100
+
 
 def install_portal_link_route(
     app: FastAPI, webhooks: Webhooks, require_token: Callable[[Request], None]
 ) -> None:
-    @app.post("/v1/subscriptions/{endpoint_id}/portal-link", dependencies=[Depends(require_token)])
+    guarded = [Depends(require_token)]
+
+    @app.post("/v1/subscriptions/{endpoint_id}/portal-link", dependencies=guarded)
     async def make_portal_link(endpoint_id: str, request: Request) -> dict[str, Any]:
         """A signed, expiring link to this endpoint's partner portal."""
-        ttl = _ttl(await _ttl_field(request))
+        data = await _body(request, optional=True)
+        made = await run_in_threadpool(_link, webhooks, [endpoint_id], data.get("ttl"), "")
+        return {"id": endpoint_id} | made
+
+    @app.post("/v1/portal-links", dependencies=guarded)
+    async def make_partner_link(request: Request) -> dict[str, Any]:
+        """A signed, expiring link for a named partner to the portal of its endpoints."""
+        data = await _body(request, optional=False)
+        endpoints, partner = data.get("endpoints"), data.get("partner")
+        if (
+            not isinstance(endpoints, list) or not 1 <= len(endpoints) <= _MAX_ENDPOINTS
+            or not all(isinstance(item, str) and item for item in endpoints)
+        ):  # fmt: skip
+            raise ApiError(422, "invalid_request", "endpoints must be a list of 1 to 100 ids")
+        if not isinstance(partner, str) or not partner.strip():
+            raise ApiError(422, "invalid_request", "partner must be a non-empty name")
+        made = await run_in_threadpool(_link, webhooks, endpoints, data.get("ttl"), partner)
+        return {"endpoints": endpoints, "partner": partner.strip()} | made
+
+
+def _link(webhooks: Webhooks, endpoint_ids: list[str], ttl: object, name: str) -> dict[str, str]:
+    seconds = _ttl(ttl)
+    for endpoint_id in endpoint_ids:
         try:
-            await run_in_threadpool(webhooks.endpoint, endpoint_id)
+            webhooks.endpoint(endpoint_id)
         except NotFoundError as error:
             raise ApiError(404, "not_found", str(error)) from None
-        try:
-            url, expires = portal_link(
-                webhooks.settings, endpoint_id, ttl=ttl, now=webhooks.clock()
-            )
-        except ValueError as error:
-            raise ApiError(422, "invalid_request", f"ttl: {error}") from None
-        at = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
-        return {"id": endpoint_id, "url": url, "expires_at": at}
+    try:
+        url, expires = portal_link(
+            webhooks.settings, endpoint_ids, ttl=seconds, now=webhooks.clock(), name=name
+        )
+    except ValueError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+    return {"url": url, "expires_at": datetime.fromtimestamp(expires, UTC).isoformat()}
 
 
-async def _ttl_field(request: Request) -> object:
-    raw = await read_body(request, 4096)
-    if not raw.strip():
-        return None
+async def _body(request: Request, *, optional: bool) -> dict[str, Any]:
+    raw = await read_body(request, 16 * 1024)
+    if optional and not raw.strip():
+        return {}
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         data = None
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")
-    return data.get("ttl")
+    return data
 
 
 def _ttl(value: object) -> float:

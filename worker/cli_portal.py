@@ -17,10 +17,11 @@ def portal() -> None:
 
 
 @portal.command()
-@click.argument("endpoint")
+@click.argument("endpoints", nargs=-1, required=True, metavar="ENDPOINT...")
 @click.option("--ttl", default="24h", show_default=True, help="How long the link works (max 90d).")
-def link(endpoint: str, ttl: str) -> None:
-    """Print a signed link to ENDPOINT's portal pages (send it to its partner)."""
+@click.option("--partner", default="", help="The partner's name (needed for several endpoints).")
+def link(endpoints: tuple[str, ...], ttl: str, partner: str) -> None:
+    """Print a signed link to the portal pages of ENDPOINT (or of a partner's endpoints)."""
     from feeds.pages.links import portal_link  # noqa: PLC0415 - heavier imports
     from feeds.webhooks.store import WebhookStore  # noqa: PLC0415
     from worker.database.connect import Database  # noqa: PLC0415
@@ -29,17 +30,23 @@ def link(endpoint: str, ttl: str) -> None:
         seconds = parse_duration(ttl)
     except ValueError as error:
         fail(f"--ttl: {error}")
+    if len(endpoints) > 1 and not partner.strip():
+        fail("--partner: name the partner a link to several endpoints is for")
     settings = connected_settings()
     store = WebhookStore(Database.from_settings(settings, max_size=1, timeout=5))
-    if store.endpoint(endpoint) is None:
-        fail(f"no webhook endpoint with id {endpoint!r}")
+    for endpoint in endpoints:
+        if store.endpoint(endpoint) is None:
+            fail(f"no webhook endpoint with id {endpoint!r}")
     try:
-        url, expires = portal_link(settings, endpoint, ttl=seconds, now=time.time())
+        url, expires = portal_link(
+            settings, list(endpoints), ttl=seconds, now=time.time(), name=partner
+        )
     except ValueError as error:
-        fail(f"--ttl: {error}")
+        fail(str(error))
     click.echo(url)
     until = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    click.echo(f"valid until {until}; anyone with the link can manage {endpoint}", err=True)
+    names = ", ".join(endpoints)
+    click.echo(f"valid until {until}; anyone with the link can manage {names}", err=True)
 
 
 @portal.command(name="rotate-key")

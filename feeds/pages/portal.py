@@ -10,10 +10,13 @@ POST /portal/test                    send a webhook.test message
 POST /portal/disable, /portal/enable
 POST /portal/filters                 change event types, authors, tags
 POST /portal/rotate-secret           a new secret (shown once); the old one signs on
+POST /portal/switch                  show another endpoint of a partner's link
 POST /portal/sign-out
 
-The endpoint is always the one named by the session's token, never by the address: a
-message of another endpoint is "not found". Every form carries the session's CSRF token.
+The endpoint is always one named by the session's token, never by the address: a
+message of another endpoint is "not found". A partner's link names several endpoints;
+one is shown at a time (chosen with /portal/switch among the link's own). Every form
+carries the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from feeds.webhooks.spec import EVENT_TYPES
 from feeds.webhooks.store import Endpoint, Message
 
 COOKIE = "syndicate_portal"
+#: Which of a partner link's endpoints is shown (checked against the link on every use).
+CHOICE_COOKIE = "syndicate_portal_endpoint"
 PATH = "/portal"
 PAGE_SIZE = 50
 RESPONSE_SHOWN = 1024
@@ -69,12 +74,19 @@ DONE = {
 
 
 class Session:
-    """The endpoint a request may see, with the key and token that prove it."""
+    """The endpoint a request may see, with the key and token that prove it; a partner's
+    link may name several endpoints (``choices``), of which one is shown at a time."""
 
-    def __init__(self, key: bytes, token: str, endpoint: Endpoint) -> None:
+    def __init__(
+        self, key: bytes, token: str, grant: tokens.Grant, endpoint: Endpoint,
+        choices: list[Endpoint],
+    ) -> None:  # fmt: skip
         self.key = key
         self.token = token
+        self.partner = grant.name
+        self.endpoint_ids = grant.subject.split(",")
         self.endpoint = endpoint
+        self.choices = choices
         self.csrf = tokens.csrf_token(key, token)
 
 
@@ -90,10 +102,13 @@ def install_portal_routes(
         if not token:
             raise PageError(401, "Not signed in", "open the portal link you were given")
         grant = _verified(key, token, webhooks.clock())
-        endpoint = webhooks.store.endpoint(grant.subject)
+        allowed = grant.subject.split(",")
+        chosen = request.cookies.get(CHOICE_COOKIE, "")
+        endpoint = webhooks.store.endpoint(chosen if chosen in allowed else allowed[0])
         if endpoint is None:
             raise PageError(404, "No such endpoint", "this endpoint has been deleted")
-        return Session(key, token, endpoint)
+        choices = [] if len(allowed) == 1 else _existing(webhooks, allowed)
+        return Session(key, token, grant, endpoint, choices)
 
     async def acting(request: Request) -> tuple[Session, Any]:
         """The session of a form post, once its CSRF token checks out."""
@@ -158,21 +173,7 @@ def install_portal_routes(
         )  # fmt: skip
 
     _install_actions(app, webhooks, acting, wake_delivery)
-
-    @app.post(f"{PATH}/rotate-secret", include_in_schema=False)
-    async def rotate_secret(request: Request) -> HTMLResponse:
-        current, form = await acting(request)
-        grace = _checked(grace_seconds, form.get("grace"))
-        secret, until = await run_in_threadpool(webhooks.rotate_secret, current.endpoint.id, grace)
-        return page("portal/secret.html", s=current, e=current.endpoint, secret=secret,
-                    until=until)  # fmt: skip
-
-    @app.post(f"{PATH}/sign-out", include_in_schema=False)
-    async def sign_out(request: Request) -> Response:
-        await acting(request)
-        response = page("signed_out.html")
-        clear_session(response, COOKIE, path=PATH, secure=over_https(request, settings))
-        return response
+    _install_session_routes(app, webhooks, acting)
 
 
 def _install_actions(
@@ -228,11 +229,51 @@ def _install_actions(
         return redirect(f"{PATH}/?done=filters")
 
 
+def _install_session_routes(app: FastAPI, webhooks: Webhooks, acting: Any) -> None:
+    """Rotating the secret (its page shows the new one), switching endpoint, signing out."""
+    settings = webhooks.settings
+
+    @app.post(f"{PATH}/rotate-secret", include_in_schema=False)
+    async def rotate_secret(request: Request) -> HTMLResponse:
+        current, form = await acting(request)
+        grace = _checked(grace_seconds, form.get("grace"))
+        secret, until = await run_in_threadpool(webhooks.rotate_secret, current.endpoint.id, grace)
+        return page("portal/secret.html", s=current, e=current.endpoint, secret=secret,
+                    until=until)  # fmt: skip
+
+    @app.post(f"{PATH}/switch", include_in_schema=False)
+    async def switch(request: Request) -> Response:
+        """Show another of the endpoints the link names (and only those)."""
+        current, form = await acting(request)
+        chosen = form.get("endpoint")
+        if chosen not in current.endpoint_ids:
+            raise PageError(404, "No such endpoint", "this link does not name that endpoint")
+        response = redirect(f"{PATH}/")
+        grant = _verified(current.key, current.token, webhooks.clock())
+        set_session(response, CHOICE_COOKIE, chosen, path=PATH, expires=grant.expires,
+                    secure=over_https(request, settings))  # fmt: skip
+        return response
+
+    @app.post(f"{PATH}/sign-out", include_in_schema=False)
+    async def sign_out(request: Request) -> Response:
+        await acting(request)
+        response = page("signed_out.html")
+        secure = over_https(request, settings)
+        clear_session(response, COOKIE, path=PATH, secure=secure)
+        clear_session(response, CHOICE_COOKIE, path=PATH, secure=secure)
+        return response
+
+
 def _verified(key: bytes, token: str, now: float) -> tokens.Grant:
     try:
         return tokens.verify(key, token, scope="portal", now=now)
     except tokens.TokenError as error:
         raise PageError(403, "This link cannot be used", f"{error}; ask for a new link") from None
+
+
+def _existing(webhooks: Webhooks, endpoint_ids: list[str]) -> list[Endpoint]:
+    found = (webhooks.store.endpoint(endpoint_id) for endpoint_id in endpoint_ids)
+    return [endpoint for endpoint in found if endpoint is not None]
 
 
 def _own_message(webhooks: Webhooks, current: Session, message_id: str) -> Message:

@@ -4,12 +4,12 @@ Pure: plain functions over a key and plain values; the key itself comes from
 :mod:`feeds.pages.keys`.
 
 A token is ``v1.<payload>.<mac>``: the payload is base64url JSON ``{"s": scope,
-"sub": subject, "exp": expiry}`` and the mac an HMAC-SHA256 of ``v1.<payload>``
-under the signing key. A portal link's expiry is chosen when it is made (``--ttl``)
-and must be signed into it, which is why this is an HMAC of our own over the
-standard library rather than itsdangerous' timed serializer (whose expiry is a
-``max_age`` the verifier must know). Rotating the key revokes every token made
-with the old one.
+"sub": subject, "exp": expiry}`` (and ``"n"``, a display name, when there is one)
+and the mac an HMAC-SHA256 of ``v1.<payload>`` under the signing key. A portal link's
+expiry is chosen when it is made (``--ttl``) and must be signed into it, which is why
+this is an HMAC of our own over the standard library rather than itsdangerous' timed
+serializer (whose expiry is a ``max_age`` the verifier must know). Rotating the key
+revokes every token made with the old one.
 """
 
 from __future__ import annotations
@@ -34,16 +34,24 @@ class TokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a valid token allows: ``subject`` (an endpoint id, an operator) until ``expires``."""
+    """What a valid token allows: ``subject`` (endpoint ids joined by commas, an operator)
+    until ``expires``; ``name`` is what the pages call its holder (a partner's name)."""
 
     scope: Scope
     subject: str
     expires: float
+    name: str = ""
 
 
 def sign(key: bytes, grant: Grant) -> str:
     """The token for ``grant``."""
-    payload = {"s": grant.scope, "sub": grant.subject, "exp": round(grant.expires, 3)}
+    payload: dict[str, object] = {
+        "s": grant.scope,
+        "sub": grant.subject,
+        "exp": round(grant.expires, 3),
+    }
+    if grant.name:
+        payload["n"] = grant.name
     encoded = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signed = f"{_VERSION}.{encoded}"
     return f"{signed}.{_b64(_mac(key, signed))}"
@@ -64,12 +72,12 @@ def verify(key: bytes, token: str, *, scope: Scope, now: float) -> Grant:
         raise TokenError("the token is not valid (forged, or signed with a key since rotated)")
     if not isinstance(payload, dict):
         raise TokenError("the token is malformed")
-    subject, expires = payload.get("sub"), payload.get("exp")
-    if payload.get("s") != scope or not isinstance(subject, str):
+    subject, expires, name = payload.get("sub"), payload.get("exp"), payload.get("n", "")
+    if payload.get("s") != scope or not isinstance(subject, str) or not isinstance(name, str):
         raise TokenError(f"the token is not for the {scope} pages")
     if not isinstance(expires, int | float) or isinstance(expires, bool) or expires <= now:
         raise TokenError("the token has expired")
-    return Grant(scope, subject, float(expires))
+    return Grant(scope, subject, float(expires), name)
 
 
 def csrf_token(key: bytes, session: str) -> str:

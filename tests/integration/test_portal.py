@@ -288,3 +288,43 @@ def test_the_link_command_prints_a_working_link(api, endpoints, redis_service) -
     assert missing.returncode == 2 and "no webhook endpoint" in missing.stderr
     bad_ttl = syndicate(redis_service, "portal", "link", endpoints[0], "--ttl", "soon")
     assert bad_ttl.returncode == 2 and "--ttl" in bad_ttl.stderr
+
+
+def test_a_partner_link_shows_each_of_its_endpoints_and_no_other(api, endpoints, webhooks) -> None:
+    third = webhooks.subscribe(SubscriptionChanges(url="http://127.0.0.1:9/third"))[0]
+    try:
+        wanted = {"endpoints": endpoints, "partner": "<b>Acme</b>", "ttl": 600}
+        made = api.post("/v1/portal-links", headers=auth(), json=wanted)
+        assert made.status_code == 200, made.text
+        link = urlsplit(made.json()["url"])
+        client = httpx.Client(base_url=str(api.base_url), timeout=10)
+        client.get(f"{link.path}?{link.query}")
+        first = client.get("/portal/")
+        urls = [webhooks.endpoint(e).url for e in endpoints]
+        assert 'id="endpoint-url">' + urls[0] in first.text
+        assert "&lt;b&gt;Acme&lt;/b&gt;" in first.text and third.url not in first.text
+        csrf = csrf_of(first)
+        switched = client.post("/portal/switch", data={"csrf": csrf, "endpoint": endpoints[1]})
+        assert switched.status_code == 303
+        assert 'id="endpoint-url">' + urls[1] in client.get("/portal/").text
+        refused = client.post("/portal/switch", data={"csrf": csrf, "endpoint": third.id})
+        assert refused.status_code == 404
+        client.cookies.set("syndicate_portal_endpoint", third.id, path="/portal")
+        assert third.url not in client.get("/portal/").text  # not in the link: the first
+        foreign = make_message(webhooks, third.id)
+        assert client.get(f"/portal/messages/{foreign}").status_code == 404
+    finally:
+        webhooks.delete(third.id)
+
+
+def test_partner_links_need_a_name_and_real_endpoints(api, endpoints, redis_service) -> None:
+    unnamed = api.post("/v1/portal-links", headers=auth(), json={"endpoints": endpoints})
+    assert unnamed.status_code == 422 and "partner" in unnamed.text
+    missing = api.post("/v1/portal-links", headers=auth(),
+                       json={"endpoints": [endpoints[0], "ep_gone"], "partner": "A"})  # fmt: skip
+    assert missing.status_code == 404
+    assert api.post("/v1/portal-links", json={"endpoints": endpoints}).status_code == 401
+    cli = syndicate(redis_service, "portal", "link", *endpoints)
+    assert cli.returncode == 2 and "--partner" in cli.stderr
+    named = syndicate(redis_service, "portal", "link", *endpoints, "--partner", "Acme")
+    assert named.returncode == 0 and "/portal/enter?token=" in named.stdout
