@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from feeds.pages import charts, queries, tokens
+from feeds.pages.forms import Form
 from feeds.pages.keys import signing_key
 from feeds.pages.web import (
     PageError,
@@ -78,7 +79,7 @@ def install_dashboard_routes(
             raise PageError(401, "Sign in", "the token of this session is no longer accepted")
         return key, token
 
-    async def acting(request: Request) -> Any:
+    async def acting(request: Request) -> Form:
         key, token = await run_in_threadpool(operator, request)
         form = await form_fields(request)
         require_csrf(key, token, form)

@@ -22,7 +22,7 @@ carries the session's CSRF token.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,6 +33,7 @@ from feeds.pages import charts, queries, tokens
 from feeds.pages.forms import (
     MESSAGE_STATUSES,
     MESSAGE_TYPES,
+    Form,
     FormError,
     filter_changes,
     grace_seconds,
@@ -90,6 +91,10 @@ class Session:
         self.csrf = tokens.csrf_token(key, token)
 
 
+#: What a form route calls first: the session, once the form's CSRF token checks out.
+Acting = Callable[[Request], Awaitable[tuple[Session, Form]]]
+
+
 def install_portal_routes(
     app: FastAPI, webhooks: Webhooks, wake_delivery: Callable[[], None]
 ) -> None:
@@ -110,7 +115,7 @@ def install_portal_routes(
         choices = [] if len(allowed) == 1 else _existing(webhooks, allowed)
         return Session(key, token, grant, endpoint, choices)
 
-    async def acting(request: Request) -> tuple[Session, Any]:
+    async def acting(request: Request) -> tuple[Session, Form]:
         """The session of a form post, once its CSRF token checks out."""
         current = await run_in_threadpool(session, request)
         form = await form_fields(request)
@@ -177,7 +182,7 @@ def install_portal_routes(
 
 
 def _install_actions(
-    app: FastAPI, webhooks: Webhooks, acting: Any, wake_delivery: Callable[[], None]
+    app: FastAPI, webhooks: Webhooks, acting: Acting, wake_delivery: Callable[[], None]
 ) -> None:
     """The forms that change something, each answered by a redirect to a page."""
 
@@ -229,7 +234,7 @@ def _install_actions(
         return redirect(f"{PATH}/?done=filters")
 
 
-def _install_session_routes(app: FastAPI, webhooks: Webhooks, acting: Any) -> None:
+def _install_session_routes(app: FastAPI, webhooks: Webhooks, acting: Acting) -> None:
     """Rotating the secret (its page shows the new one), switching endpoint, signing out."""
     settings = webhooks.settings
 
