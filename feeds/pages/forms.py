@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from feeds.pages.queries import MessageFilter
+from feeds.pages.queries import Cursor, MessageFilter
 from feeds.webhooks.records import STATUS_CODES
 from feeds.webhooks.spec import SubscriptionChanges, SubscriptionError, parse_subscription
 from worker.core.durations import parse_duration
@@ -47,15 +47,26 @@ def message_filter(query: Mapping[str, str]) -> MessageFilter:
     if event_type is not None and event_type not in MESSAGE_TYPES:
         raise FormError(f"type must be one of {', '.join(MESSAGE_TYPES)}")
     before = query.get("before") or None
-    if before is not None and not (before.isascii() and before.isdigit() and len(before) < 19):
-        raise FormError("before must be the number of a page link")
     return MessageFilter(
         status=status,
         event_type=event_type,
         since=time_field(query.get("since", ""), "since"),
         until=time_field(query.get("until", ""), "until"),
-        before=int(before) if before is not None else None,
+        before=_cursor(before) if before is not None else None,
     )
+
+
+def _cursor(text: str) -> Cursor:
+    """A page link's ``before``: ``<creation time>~<sequence number>``."""
+    at, _, seq = text.rpartition("~")
+    try:
+        created_at = datetime.fromisoformat(at)
+    except ValueError:
+        created_at = None
+    number_ok = seq.isascii() and seq.isdigit() and len(seq) <= 18
+    if created_at is None or created_at.tzinfo is None or not number_ok:
+        raise FormError("before must come from a page link")
+    return Cursor(created_at, int(seq))
 
 
 def time_field(text: str, name: str) -> float | None:

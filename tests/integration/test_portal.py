@@ -189,6 +189,11 @@ def test_message_detail_escapes_payload_and_response(api, endpoints, webhooks) -
     assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in detail.text
     assert "x" * 900 in detail.text and "x" * 1100 not in detail.text  # the first KiB
     assert "cut at 1 KiB" in detail.text and "500" in detail.text and "13 ms" in detail.text
+    legend = re.search(r'<ul class="legend">(.*?)</ul>', client.get("/portal/").text)
+    assert legend is not None
+    assert re.sub(r"<[^>]+>", " ", legend.group(1)).split() == [
+        "0", "delivered", "0", "retried", "1", "dead", "total", "1",
+    ]  # fmt: skip
 
 
 def test_messages_are_filtered_and_paginated_newest_first(api, endpoints, webhooks) -> None:
@@ -210,6 +215,8 @@ def test_messages_are_filtered_and_paginated_newest_first(api, endpoints, webhoo
     assert "No message matches" in none.text
     bad = client.get("/portal/messages", params={"status": "<b>gone</b>"})
     assert bad.status_code == 422 and "<b>gone" not in bad.text
+    for cursor in ("nonsense", "2026-01-01T00:00:00~x", "2026-01-01T00:00:00~1", "~" + "9" * 30):
+        assert client.get("/portal/messages", params={"before": cursor}).status_code == 422
 
 
 def test_actions_change_only_the_sessions_endpoint(api, endpoints, webhooks) -> None:
