@@ -171,12 +171,17 @@ def _push_document(path: str, callback: str) -> str:
 
 @cache
 def _webhooks() -> Webhooks:
-    return Webhooks(_store(), _settings())
+    webhooks = Webhooks(_store(), _settings())
+    webhooks.deliveries.after_record = _send_next
+    return webhooks
 
 
-#: Attempts per deliver task (they run in parallel inside it).
-DELIVER_BATCH = 20
+#: Attempts per deliver task: they are sent at once, from one event loop per process.
+DELIVER_BATCH = 100
 PROMOTE_BATCH = 500
+#: How long a deliver task waits for its slowest attempts; those still in flight then
+#: are recorded when they end, without holding a task slot.
+DELIVER_WAIT = 2.0
 
 
 @shared_task(
@@ -205,18 +210,20 @@ def _dispatch_and_promote() -> int:
     autoretry_for=TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver(attempts: list[list[Any]]) -> list[str]:
-    """Make a batch of attempts in parallel, then send those endpoints' next due messages.
+    """Make a batch of attempts at once (one claim, concurrent requests, outcomes recorded
+    by the batch); each endpoint's next due messages are sent as its outcome is recorded.
 
     A batch (not one task per attempt) because Celery's own cost per task is larger than
-    an attempt's; the attempts of a batch run in parallel threads, so a slow endpoint
-    delays none of the others.
+    an attempt's. A slow endpoint delays none of the others.
     """
-    webhooks = _webhooks()
-    reports = _patiently(lambda: webhooks.attempt_many([(str(m), int(t)) for m, t in attempts]))
-    endpoints = list(dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id))
-    if endpoints:
-        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoints=endpoints)))
+    pairs = [(str(message_id), int(token)) for message_id, token in attempts]
+    reports = _patiently(lambda: _webhooks().attempt_many(pairs, wait=DELIVER_WAIT))
     return [report.outcome for report in reports]
+
+
+def _send_next(endpoints: list[str]) -> None:
+    """Promote and enqueue the next due messages of endpoints whose attempts just ended."""
+    _enqueue_attempts(_patiently(partial(_webhooks().promote, endpoints=endpoints)))
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:
