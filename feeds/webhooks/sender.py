@@ -197,6 +197,9 @@ class AsyncSender:
             return Response(None, time.monotonic() - started, error="timeout")
         except (aiohttp.ClientError, OSError, ValueError) as error:
             return Response(None, time.monotonic() - started, error=describe(error, request.url))
+        except Exception as error:  # any other failure is a failed attempt too: every
+            # request of a batch must end with a response
+            return Response(None, time.monotonic() - started, error=describe(error, request.url))
 
 
 def _check_literal_host(url: str, allowed: Sequence[Network]) -> None:
