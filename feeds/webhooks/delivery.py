@@ -22,11 +22,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from config.logging import current_task
 from config.settings import Settings
 from feeds.addresses import Network, Resolver
+from feeds.webhooks.pacing import RateBudgets
 from feeds.webhooks.policy import judge
 from feeds.webhooks.records import Attempt, Endpoint, Message
 from feeds.webhooks.schedule import Outcome
@@ -50,7 +51,7 @@ class AttemptReport:
     """What became of one attempt asked for: ``outcome`` is the verdict, or "stale" (the
     claim was refused), "held" (endpoint disabled) or "sending" (still in flight)."""
 
-    outcome: str
+    outcome: str  # or "throttled" (over the endpoint's rate limit: back to the schedule)
     message_id: str
     endpoint_id: str = ""
     status: int | None = None
@@ -93,8 +94,10 @@ class Deliveries:
         resolve: Resolver,
         unit_random: Callable[[], float],
         clock: Callable[[], float],
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.store = store
+        self.budgets = budgets
         self.settings = settings
         self.allowed = allowed
         self.resolve = resolve
@@ -126,6 +129,7 @@ class Deliveries:
             self._hold(held, pairs, reports, started)
         sending = [(i, *by_id[m]) for i, (m, _) in enumerate(pairs) if m in by_id and
                    by_id[m][1].enabled]  # fmt: skip
+        sending = self._within_rate_limits(sending, pairs, reports, started)
         if not sending:
             return reports
         task_id, task_name = current_task()
@@ -155,6 +159,40 @@ class Deliveries:
         patiently(lambda: self.store.finish_many(outcomes), self.settings.redis_patience)
         for index, message, endpoint in held:
             reports[index] = AttemptReport("held", message.id, endpoint.id)
+
+    def _within_rate_limits(
+        self,
+        sending: list[tuple[int, Message, Endpoint]],
+        pairs: Sequence[tuple[str, int]],
+        reports: list[AttemptReport],
+        now: float,
+    ) -> list[tuple[int, Message, Endpoint]]:
+        """The attempts the endpoints' rate budgets have room for; the others go back to
+        the schedule, due when there is room (no attempt is made or counted)."""
+        wanted: dict[str, tuple[int, int]] = {}
+        for _, _, endpoint in sending:
+            if endpoint.rate_limit:
+                rate, count = wanted.get(endpoint.id, (endpoint.rate_limit, 0))
+                wanted[endpoint.id] = (rate, count + 1)
+        if not wanted or self.budgets is None:
+            return sending
+        grants = self.budgets.take(wanted)
+        going, deferred = [], []
+        for item in sending:
+            grant = grants.get(item[2].id)
+            if grant is None or grant.granted > 0:
+                going.append(item)
+                if grant is not None:
+                    grants[item[2].id] = replace(grant, granted=grant.granted - 1)
+            else:
+                deferred.append(item)
+        if deferred:
+            outcomes = [(Outcome(m.id, pairs[i][1], "retry", now, None, now + grants[e.id].wait),
+                         e.id) for i, m, e in deferred]  # fmt: skip
+            patiently(lambda: self.store.finish_many(outcomes), self.settings.redis_patience)
+            for index, message, endpoint in deferred:
+                reports[index] = AttemptReport("throttled", message.id, endpoint.id)
+        return going
 
     def _send(self, batch: _Batch, items: list[tuple[int, Message, Endpoint, int]]) -> None:
         sender, _ = self._started()

@@ -60,7 +60,8 @@ WHERE pg_try_advisory_xact_lock(%(lock)s, hashtext(c.id))
 # transaction can add to it until it commits.
 _PROMOTE = """
 WITH slots AS (
-    SELECT e.num, e.max_in_flight - (
+    SELECT e.num, e.ordering = 'fifo' AS fifo,
+        CASE WHEN e.ordering = 'fifo' THEN 1 ELSE e.max_in_flight END - (
         SELECT count(*) FROM webhook_messages q
         WHERE q.endpoint_num = e.num AND q.status = 'q' AND q.lease_until > %(now)s
     ) AS free
@@ -69,6 +70,10 @@ WITH slots AS (
     SELECT due.id, due.next_due, due.seq FROM slots CROSS JOIN LATERAL (
         SELECT m.id, m.next_due, m.seq FROM webhook_messages m
         WHERE m.endpoint_num = slots.num AND m.status = 's' AND m.next_due <= %(now)s
+          -- fifo: only the oldest pending message (it may be waiting for its retry)
+          AND CASE WHEN slots.fifo THEN m.seq = (
+                SELECT min(h.seq) FROM webhook_messages h
+                WHERE h.endpoint_num = slots.num AND h.status IN ('s', 'q')) ELSE true END
         ORDER BY m.next_due, m.seq
         LIMIT greatest(slots.free, 0)
         FOR UPDATE SKIP LOCKED

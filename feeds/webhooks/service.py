@@ -23,6 +23,7 @@ from config.settings import Settings
 from feeds.addresses import Resolver, check_url, parse_networks, system_resolver
 from feeds.publish import feed_folder
 from feeds.webhooks.delivery import AttemptReport, Deliveries
+from feeds.webhooks.pacing import RateBudgets
 from feeds.webhooks.payload import TEST_EVENT, build_article_payload, build_test_payload
 from feeds.webhooks.signing import generate_secret
 from feeds.webhooks.spec import EVENT_TYPES, SubscriptionChanges, matches
@@ -76,6 +77,7 @@ class Webhooks:
         self.deliveries = Deliveries(
             self.store, settings, allowed=self.allowed, resolve=resolve,
             unit_random=unit_random, clock=self.clock,
+            budgets=RateBudgets(store.client, store.keys),
         )  # fmt: skip
 
     # Subscriptions
@@ -96,6 +98,8 @@ class Webhooks:
             created_at=now,
             updated_at=now,
             max_in_flight=changes.max_in_flight or self.settings.webhook_max_in_flight,
+            rate_limit=changes.rate_limit or None,
+            ordering=changes.ordering or "none",
             secrets=(Secret(secret),),
         )
         self.store.save_endpoint(endpoint)
@@ -115,10 +119,13 @@ class Webhooks:
             check_url(changes.url, self.allowed, self.resolve)
         given = {
             name: value
-            for name in ("url", "events", "authors", "tags", "description", "max_in_flight")
+            for name in ("url", "events", "authors", "tags", "description", "max_in_flight",
+                         "rate_limit", "ordering")
             if (value := getattr(changes, name)) is not None
-        }
+        }  # fmt: skip
         self.store.update_endpoint(endpoint_id, given | {"updated_at": self.clock()})
+        if "rate_limit" in given:
+            given["rate_limit"] = given["rate_limit"] or None
         return replace(current, **given)
 
     def delete(self, endpoint_id: str) -> None:

@@ -79,6 +79,7 @@ _SPACING = 1e-5
 _ENDPOINT_FIELDS: dict[str, Callable[[Any], object]] = {
     "url": str, "events": list, "authors": list, "tags": list, "description": str,
     "max_in_flight": int, "enabled": bool, "updated_at": ts,
+    "rate_limit": lambda value: value or None, "ordering": str,
 }  # fmt: skip
 
 # A claim (see WebhookStore.claim) that returns the message, its payload and endpoint.
@@ -134,8 +135,8 @@ class WebhookStore(StoreFigures):
             conn.execute(
                 "INSERT INTO webhook_endpoints (id, url, events, authors, tags, description, "
                 "enabled, disabled_reason, disabled_at, created_at, updated_at, max_in_flight, "
-                "failing_since, last_success_at, last_failure_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "failing_since, last_success_at, last_failure_at, rate_limit, ordering) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, events = EXCLUDED.events, "
                 "authors = EXCLUDED.authors, tags = EXCLUDED.tags, "
                 "description = EXCLUDED.description, enabled = EXCLUDED.enabled, "
@@ -143,13 +144,14 @@ class WebhookStore(StoreFigures):
                 "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
                 "max_in_flight = EXCLUDED.max_in_flight, failing_since = EXCLUDED.failing_since, "
                 "last_success_at = EXCLUDED.last_success_at, "
-                "last_failure_at = EXCLUDED.last_failure_at",
+                "last_failure_at = EXCLUDED.last_failure_at, rate_limit = EXCLUDED.rate_limit, "
+                "ordering = EXCLUDED.ordering",
                 (endpoint.id, endpoint.url, list(endpoint.events), list(endpoint.authors),
                  list(endpoint.tags), endpoint.description, endpoint.enabled,
                  endpoint.disabled_reason, ts_or_none(endpoint.disabled_at),
                  ts(endpoint.created_at), ts(endpoint.updated_at), endpoint.max_in_flight,
                  ts_or_none(endpoint.failing_since), ts_or_none(endpoint.last_success_at),
-                 ts_or_none(endpoint.last_failure_at)),
+                 ts_or_none(endpoint.last_failure_at), endpoint.rate_limit, endpoint.ordering),
             )  # fmt: skip
             _write_secrets(conn, endpoint.id, endpoint.secrets)
 
