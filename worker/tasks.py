@@ -179,9 +179,10 @@ def _webhooks() -> Webhooks:
 #: Attempts per deliver task: they are sent at once, from one event loop per process.
 DELIVER_BATCH = 100
 PROMOTE_BATCH = 500
-#: How long a deliver task waits for its slowest attempts; those still in flight then
-#: are recorded when they end, without holding a task slot.
-DELIVER_WAIT = 2.0
+#: How long a deliver task waits for its slowest attempts (a partner answering within
+#: half a second keeps its task's slot until then); those still in flight after it are
+#: recorded when they end, without holding a task slot.
+DELIVER_WAIT = 0.5
 
 
 @shared_task(
