@@ -261,7 +261,11 @@ class Deliveries:
         )
         self._settle(pending, [o.kind for o in outcomes])
         if self.after_record is not None:
-            self.after_record(list(dict.fromkeys(sent.endpoint.id for sent in pending)))
+            endpoints = list(dict.fromkeys(sent.endpoint.id for sent in pending))
+            try:
+                self.after_record(endpoints)
+            except Exception:  # recorded already: the beat's next tick sends what is due
+                log.exception("next messages of %d endpoints not sent now", len(endpoints))
 
     def _judged(self, sent: _Sent) -> Outcome:
         response, now = sent.response, sent.answered_at
