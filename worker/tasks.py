@@ -222,9 +222,14 @@ def deliver(attempts: list[list[Any]]) -> list[str]:
     return [report.outcome for report in reports]
 
 
-def _send_next(endpoints: list[str]) -> None:
-    """Promote and enqueue the next due messages of endpoints whose attempts just ended."""
-    _enqueue_attempts(_patiently(partial(_webhooks().promote, endpoints=endpoints)))
+def _send_next(endpoints: list[str], task: dict[str, str]) -> None:
+    """Send the next due messages of endpoints whose attempts just ended, from this
+    process at once: no task in between (their lines name the task that began the
+    chain). If the process dies, their leases end and the beat promotes them again."""
+    webhooks = _webhooks()
+    promoted = _patiently(partial(webhooks.promote, endpoints=endpoints))
+    if promoted:
+        _patiently(lambda: webhooks.attempt_many(promoted, wait=0, task=task))
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:

@@ -104,19 +104,25 @@ class Deliveries:
         self.unit_random = unit_random
         self.clock = clock
         #: Called (in the recorder's thread) with the endpoints whose outcomes were just
-        #: recorded; the deliver task promotes their next messages.
-        self.after_record: Callable[[list[str]], None] | None = None
+        #: recorded and the task that began those attempts; the worker sends their next
+        #: due messages.
+        self.after_record: Callable[[list[str], dict[str, str]], None] | None = None
         self._sender: AsyncSender | None = None
         self._responses: queue.SimpleQueue[_Sent] = queue.SimpleQueue()
         self._recorder: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def attempt_many(
-        self, pairs: Sequence[tuple[str, int]], *, wait: float | None = None
+        self,
+        pairs: Sequence[tuple[str, int]],
+        *,
+        wait: float | None = None,
+        task: dict[str, str] | None = None,
     ) -> list[AttemptReport]:
         """Make the attempts promotions asked for, (message id, token) pairs, each at most
         once per token. Returns a report per pair, once all are recorded or after
-        ``wait`` seconds (those still in flight are reported as "sending")."""
+        ``wait`` seconds (those still in flight are reported as "sending"). Their log
+        lines name ``task`` (``task_id``, ``task_name``), by default the current task."""
         started = self.clock()
         taken = self.store.take_many(pairs, now=started, guard=self.settings.attempt_guard)
         # Claimed: from here on, a database outage is waited out rather than leaving the
@@ -132,9 +138,10 @@ class Deliveries:
         sending = self._within_rate_limits(sending, pairs, reports, started)
         if not sending:
             return reports
-        task_id, task_name = current_task()
-        task = {key: value for key, value in (("task_id", task_id), ("task_name", task_name))
-                if value}  # fmt: skip
+        if task is None:
+            task_id, task_name = current_task()
+            task = {key: value for key, value in (("task_id", task_id), ("task_name", task_name))
+                    if value}  # fmt: skip
         batch = _Batch(reports, len(sending), task)
         for index, message, _ in sending:
             reports[index] = AttemptReport("sending", message.id, message.endpoint)
@@ -263,7 +270,7 @@ class Deliveries:
         if self.after_record is not None:
             endpoints = list(dict.fromkeys(sent.endpoint.id for sent in pending))
             try:
-                self.after_record(endpoints)
+                self.after_record(endpoints, pending[0].batch.task)
             except Exception:  # recorded already: the beat's next tick sends what is due
                 log.exception("next messages of %d endpoints not sent now", len(endpoints))
 

@@ -272,11 +272,15 @@ class Webhooks:
         )  # fmt: skip
 
     def attempt_many(
-        self, attempts: Sequence[tuple[str, int]], *, wait: float | None = None
+        self,
+        attempts: Sequence[tuple[str, int]],
+        *,
+        wait: float | None = None,
+        task: dict[str, str] | None = None,
     ) -> list[AttemptReport]:
         """Make the attempts promotions asked for, all at once (see
         :class:`feeds.webhooks.delivery.Deliveries`); at most once per (message, token)."""
-        return self.deliveries.attempt_many(attempts, wait=wait)
+        return self.deliveries.attempt_many(attempts, wait=wait, task=task)
 
     def attempt(self, message_id: str, token: int) -> AttemptReport:
         """Make one attempt a promotion asked for and wait until it is recorded."""
