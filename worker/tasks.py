@@ -15,6 +15,7 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 from celery import Task, shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 import worker.failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST
@@ -183,6 +184,8 @@ PROMOTE_BATCH = 500
 #: half a second keeps its task's slot until then); those still in flight after it are
 #: recorded when they end, without holding a task slot.
 DELIVER_WAIT = 0.5
+#: How long a stopping worker waits for its attempts in flight.
+DRAIN_SECONDS = 10.0
 
 
 @shared_task(
@@ -220,6 +223,18 @@ def deliver(attempts: list[list[Any]]) -> list[str]:
     pairs = [(str(message_id), int(token)) for message_id, token in attempts]
     reports = _patiently(lambda: _webhooks().attempt_many(pairs, wait=DELIVER_WAIT))
     return [report.outcome for report in reports]
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _drain_deliveries(**_: Any) -> None:
+    """A stopping worker records the attempts it has in flight before it goes (those
+    left after DRAIN_SECONDS are made again when their lease ends)."""
+    if _webhooks.cache_info().currsize:
+        left = _webhooks().deliveries.drain(DRAIN_SECONDS)
+        if left:
+            log.warning("%d webhook attempts still in flight at shutdown: their leases "
+                        "will end and they will be made again", left)  # fmt: skip
 
 
 def _send_next(endpoints: list[str], task: dict[str, str]) -> None:

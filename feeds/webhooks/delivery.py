@@ -11,8 +11,9 @@ task promotes their next messages). A slow endpoint holds only its own request: 
 others' outcomes are recorded, and their endpoints' next messages sent, meanwhile.
 
 A caller may stop waiting for its batch (``wait``): the attempts still in flight are
-recorded when they end. If the process dies first, their leases end and the messages
-come due again, as for a lost task.
+recorded when they end. A worker that stops waits for them (:meth:`Deliveries.drain`);
+if the process dies first, their leases end and the messages come due again, as for a
+lost task.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ class Deliveries:
         self._responses: queue.SimpleQueue[_Sent] = queue.SimpleQueue()
         self._recorder: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._in_flight = 0  # attempts sent and not yet recorded
+        self._settled = threading.Condition(self._lock)
+        self._stopping = False
 
     def attempt_many(
         self,
@@ -148,6 +152,14 @@ class Deliveries:
         self._send(batch, [(i, m, e, pairs[i][1]) for i, m, e in sending])
         batch.done.wait(wait)
         return list(batch.reports)
+
+    def drain(self, timeout: float) -> int:
+        """Send nothing new and wait up to ``timeout`` seconds for the attempts in flight
+        to be recorded (a worker stopping); returns how many were still in flight."""
+        with self._settled:
+            self._stopping = True
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout)
+            return self._in_flight
 
     def close(self) -> None:
         """Close the sender's connections (attempts in flight are abandoned)."""
@@ -217,6 +229,8 @@ class Deliveries:
                 _Sent(batch, index, message, endpoint, token, sent_at, response, self.clock())
             )
 
+        with self._lock:
+            self._in_flight += len(items)
         sender.send(requests, answered)
 
     def _started(self) -> tuple[AsyncSender, threading.Thread]:
@@ -267,7 +281,7 @@ class Deliveries:
             [(o.kind, s.response.latency) for o, s in zip(outcomes, pending, strict=True)],
         )
         self._settle(pending, [o.kind for o in outcomes])
-        if self.after_record is not None:
+        if self.after_record is not None and not self._stopping:
             endpoints = list(dict.fromkeys(sent.endpoint.id for sent in pending))
             try:
                 self.after_record(endpoints, pending[0].batch.task)
@@ -293,8 +307,7 @@ class Deliveries:
         return Outcome(sent.message.id, sent.token, verdict.kind, now, record, next_due or 0.0,
                        verdict.reason, response.status)  # fmt: skip
 
-    @staticmethod
-    def _settle(pending: list[_Sent], outcomes: list[str]) -> None:
+    def _settle(self, pending: list[_Sent], outcomes: list[str]) -> None:
         for sent, outcome in zip(pending, outcomes, strict=True):
             batch = sent.batch
             batch.reports[sent.index] = AttemptReport(
@@ -303,6 +316,9 @@ class Deliveries:
             batch.remaining -= 1
             if batch.remaining == 0:
                 batch.done.set()
+        with self._settled:
+            self._in_flight -= len(pending)
+            self._settled.notify_all()
 
 
 def _log_attempt(sent: _Sent, kind: str, reason: str, result: int) -> None:
