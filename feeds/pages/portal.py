@@ -143,7 +143,7 @@ def install_portal_routes(
         return page(
             "portal/endpoint.html", s=current, e=current.endpoint, now=now,
             done=DONE.get(done), event_types=EVENT_TYPES, ordering=_ordering(current.endpoint),
-            rate_limit=getattr(current.endpoint, "rate_limit", None),
+            rate_limit=current.endpoint.rate_limit,
             statuses=queries.status_counts(webhooks.articles.db, current.endpoint.id),
             chart=charts.stacked_bars("Deliveries per hour, last 7 days", buckets,
                                       ("delivered", "retried", "dead")),
@@ -306,9 +306,11 @@ def _checked(function: Callable[..., Any], *args: object) -> Any:
 
 
 def _ordering(endpoint: Endpoint) -> str:
+    if endpoint.ordering == "fifo":
+        return "FIFO: each message waits until the one before is delivered or dead"
     if endpoint.max_in_flight == 1:
-        return "in order: one message at a time"
-    return f"up to {endpoint.max_in_flight} at once, so not strictly in order"
+        return "none set; one message at a time, so a retry can be overtaken"
+    return f"none set; up to {endpoint.max_in_flight} at once"
 
 
 def _pretty(message: Message) -> str:

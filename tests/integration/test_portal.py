@@ -124,6 +124,15 @@ def test_endpoint_page_shows_its_own_endpoint_escaped(api, endpoints, webhooks) 
     assert "<svg" in shown.text and "Deliveries per hour" in shown.text
 
 
+def test_endpoint_page_shows_its_rate_limit_and_ordering(api, endpoints, webhooks) -> None:
+    client = signed_in(api, endpoints[0])
+    assert "Rate limit</th><td>none" in client.get("/portal/").text
+    webhooks.update(endpoints[0], SubscriptionChanges(rate_limit=5, ordering="fifo"))
+    shown = client.get("/portal/").text
+    assert "5 messages per second" in shown
+    assert "FIFO: each message waits" in shown
+
+
 def test_a_message_of_another_endpoint_can_be_neither_read_nor_replayed(
     api, endpoints, webhooks
 ) -> None:
