@@ -84,13 +84,17 @@ def current(db: Database, feed: str, limit: int, first_unarchived: int) -> list[
     still filling, and without the second rule no document would show it (RFC 5005 wants
     the subscription document and the archives together to hold every entry).
     """
+    # A UNION of two index scans: written as one scan with "ordinal >= first OR id IN
+    # (the newest)", PostgreSQL read every entry of the feed (23 ms at 100,000 entries).
     with db.connection() as conn:
         rows = conn.execute(
-            "SELECT article_id FROM feed_entries WHERE feed = %(feed)s AND ("
-            " ordinal >= %(first)s OR article_id IN ("
-            "  SELECT article_id FROM feed_entries WHERE feed = %(feed)s"
-            "  ORDER BY published_at DESC, article_id DESC LIMIT %(limit)s))"
-            " ORDER BY published_at DESC, article_id DESC",
+            "SELECT article_id FROM ("
+            " (SELECT article_id, published_at FROM feed_entries"
+            "  WHERE feed = %(feed)s AND ordinal >= %(first)s)"
+            " UNION"
+            " (SELECT article_id, published_at FROM feed_entries WHERE feed = %(feed)s"
+            "  ORDER BY published_at DESC, article_id DESC LIMIT %(limit)s)"
+            ") AS shown ORDER BY published_at DESC, article_id DESC",
             {"feed": feed, "first": first_unarchived, "limit": limit},
         ).fetchall()
     return [str(row[0]) for row in rows]
