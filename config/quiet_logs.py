@@ -8,7 +8,7 @@ idle ``syndicate up`` write three lines a second. :class:`QuietFilter` moves to 
 * the "received" line of a periodic task (:data:`TICK_TASKS`), and its "succeeded"
   line when the tick found nothing to do (it returned ``0``, ``[]`` or ``None``); a tick
   that did work still says so at INFO;
-* the start-up chatter of Celery (connected, mingle, ready), which ``syndicate up``
+* the start-up chatter of Celery (connected, mingle, ready, no global QoS), which ``syndicate up``
   replaces with one summary (it also starts uvicorn at ``--log-level warning``).
 
 A demoted record is written only when the root logger is at DEBUG.
@@ -38,6 +38,7 @@ _START_UP = {
     "celery.worker.consumer.connection": ("Connected to",),
     "celery.worker.consumer.mingle": ("mingle:",),
     "celery.apps.worker": ("ready.",),
+    "celery.worker.consumer.tasks": ("Global QoS is disabled",),  # quorum queues
     "celery.beat": ("beat: Starting", "Scheduler: Sending due task"),
 }
 

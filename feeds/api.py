@@ -145,7 +145,7 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
         app, Webhooks(submitter.store, settings), require_token, _delivery_waker(submitter)
     )
     install_failure_routes(app, submitter, require_token)
-    install_ops_routes(app, submitter.store)
+    install_ops_routes(app, submitter.store, settings.broker_url)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from celery import Task, shared_task
 
 import worker.failures  # noqa: F401 - connects the task_failure signal
-from config.celery_app import QUEUE_INGEST
+from config.celery_app import QUEUE_INGEST, broker_countdown
 from config.settings import Settings
 from feeds import feed_store
 from feeds.publish import Publisher
@@ -78,7 +78,8 @@ def schedule_publish() -> None:
     if store.client.set(store.keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS):
         # A short delay lets a burst of articles accumulate into one render per feed;
         # it is far below the visibility timeout, so the countdown is safe on Redis.
-        publish_feeds.apply_async(countdown=_settings().publish_delay)
+        settings = _settings()
+        publish_feeds.apply_async(countdown=broker_countdown(settings, settings.publish_delay))
 
 
 def schedule_dispatch() -> None:

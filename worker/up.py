@@ -14,7 +14,7 @@ from pathlib import Path
 
 from config.logging import ROOT_EXPLAINED, configure_logging
 from config.settings import Settings
-from worker.connection import embedded_for, redis_url
+from worker.connection import celery_broker_url, embedded_for, is_amqp, redis_url
 from worker.database.connect import database_url, embedded_database_for, redacted
 from worker.database.migrate import check_schema, upgrade
 from worker.supervisor import Child, Supervisor, standard_children
@@ -104,12 +104,19 @@ def _summary(settings: Settings, host: str, port: int, children: Sequence[Child]
     log.info(
         "syndicate is up\n  API:        %s/v1/articles  docs %s/docs  OpenAPI %s/openapi.json"
         "\n  feeds:      %s/feeds/\n  API token:  %s\n  PostgreSQL: %s%s\n  Redis:      %s%s"
-        "\n  processes:  %s",
+        "\n  broker:     %s\n  processes:  %s",
         base, base, base, base, token_note,
         redacted(database_url(settings)), "" if settings.database_url else embedded,
         redis_url(settings), "" if settings.redis_url else embedded,
-        processes,
+        _broker_note(settings), processes,
     )  # fmt: skip
+
+
+def _broker_note(settings: Settings) -> str:
+    url = celery_broker_url(settings)
+    if is_amqp(url):
+        return f"RabbitMQ {redacted(url)} (quorum queues)"
+    return "the Redis above"
 
 
 def _explain_root(env: dict[str, str]) -> None:
