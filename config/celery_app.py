@@ -31,9 +31,9 @@ import math
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from config.logging import install_celery_logging
+from config.logging import celery_process_name, install_celery_logging
 from config.settings import Settings
-from worker import telemetry
+from worker import telemetry, tracing
 from worker.connection import broker_transport_sentinel, celery_broker_url, is_amqp
 
 QUEUE_INGEST = "ingest"
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     app.conf.update(celery_config(settings))
     app.conf.update(include=["worker.tasks"])
     telemetry.install()
+    tracing.install_celery(celery_process_name())
     return app
 
 
