@@ -106,7 +106,7 @@ def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict
             continue  # long gone (killed without a goodbye): not worth a line
         waiting = [
             queue for queue in record.get("queues", [])
-            if (age := queues.get(queue, {}).get("oldest_age")) is not None and age > limits.stall
+            if _waiting(queues.get(queue, {}), limits.stall)
         ]  # fmt: skip
         idle_for = now - record.get("last_progress", now)
         record |= {
@@ -116,6 +116,15 @@ def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict
         }
         workers.append(record)
     return sorted(workers, key=lambda w: w["hostname"])
+
+
+def _waiting(queue: dict[str, Any], stall: float) -> bool:
+    """Whether a queue has work waiting: its oldest message is older than ``stall`` (Redis),
+    or, where ages are unknown (RabbitMQ), it holds any message."""
+    age = queue.get("oldest_age")
+    if age is None:
+        return "consumers" in queue and int(queue.get("depth", 0)) > 0
+    return bool(age > stall)
 
 
 def _throughput(client: redis.Redis, keys: Keys, now: float) -> int:
