@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Loopback is allowed for webhooks on a development machine only (`make listen`).
 DEV_NETWORKS := SYNDICATE_WEBHOOK_ALLOWED_NETWORKS=$${SYNDICATE_WEBHOOK_ALLOWED_NETWORKS-127.0.0.0/8,::1/128}
 
-.PHONY: run listen flower parse test lint bench clean
+.PHONY: run listen flower parse test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/publish_scaling.py
 	$(BIN)/python bench/webhook_fanout.py
 	$(BIN)/python bench/scale_workers.py
+
+# Every page at 1280x800 into docs/screenshots/ (needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.integration.screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

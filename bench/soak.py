@@ -48,8 +48,8 @@ from config.settings import Settings  # noqa: E402
 from feeds.webhooks.records import STATUS_NAMES  # noqa: E402
 from feeds.webhooks.service import Webhooks  # noqa: E402
 from feeds.webhooks.spec import parse_subscription  # noqa: E402
-from worker.failures import task_failures  # noqa: E402
 from worker.store import Store  # noqa: E402
+from worker.task_failures import task_failures  # noqa: E402
 
 TOKEN = "soak-token"  # noqa: S105 - a throwaway token for a loopback-only bench
 FEEDS = ("atom.xml", "rss.xml", "feed.json")

@@ -61,6 +61,7 @@ class Settings:
     database_pool_size: int = 8
     submission_retention: float = 30 * 86400.0
     ingest_lease: float = 15.0
+    portal_key: str = ""
 
     def __post_init__(self) -> None:
         if self.task_time_limit >= self.visibility_timeout:
@@ -128,6 +129,7 @@ class Settings:
             task_time_limit=env.integer("SYNDICATE_TASK_TIME_LIMIT", 60, minimum=1),
             requeue_interval=env.integer("SYNDICATE_REQUEUE_INTERVAL", 5, minimum=1),
             ingest_lease=env.duration("SYNDICATE_INGEST_LEASE", "15s"),
+            portal_key=env.text("SYNDICATE_PORTAL_KEY", ""),
             sentinel_master=env.text("SYNDICATE_REDIS_SENTINEL_MASTER", "mymaster"),
             site_title=env.text("SYNDICATE_SITE_TITLE", "syndicate"),
             feeds_url=_folder(env.text("SYNDICATE_FEEDS_URL", "") or f"{site_url}/feeds/"),

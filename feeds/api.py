@@ -34,9 +34,11 @@ from config.settings import Settings
 from feeds.api_base import ApiError, error_response, read_body
 from feeds.api_failures import install_failure_routes
 from feeds.api_ops import install_ops_routes
+from feeds.api_portal import install_portal_link_route
 from feeds.api_schemas import ARTICLE_BODY
 from feeds.api_webhooks import install_webhook_routes
 from feeds.index_page import feed_index_html
+from feeds.pages.site import install_pages
 from feeds.publish import DocumentHead, Publisher, read_public_file
 from feeds.webhooks.service import Webhooks
 from feeds.websub import Hub, HubRequestError, parse_hub_request
@@ -145,9 +147,10 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
         }
 
     _install_feed_routes(app, settings, submitter)
-    install_webhook_routes(
-        app, Webhooks(submitter.store, settings), require_token, _delivery_waker(submitter)
-    )
+    webhooks, wake_delivery = Webhooks(submitter.store, settings), _delivery_waker(submitter)
+    install_webhook_routes(app, webhooks, require_token, wake_delivery)
+    install_portal_link_route(app, webhooks, require_token)
+    install_pages(app, submitter, webhooks, wake_delivery)
     install_failure_routes(app, submitter, require_token)
     install_ops_routes(app, submitter.store, settings.broker_url)
 

@@ -8,12 +8,15 @@ import sys
 
 FORBIDDEN = ("celery", "kombu", "redis", "requests", "urllib3", "fastapi", "starlette", "uvicorn")
 
-#: Pure modules outside ``worker.core``: the webhook signing, bodies and policy.
+#: Pure modules outside ``worker.core``: the webhook signing, bodies and policy, the
+#: portal's tokens and charts.
 PURE_MODULES = (
     "feeds.webhooks.signing",
     "feeds.webhooks.payload",
     "feeds.webhooks.policy",
     "worker.core.durations",
+    "feeds.pages.tokens",
+    "feeds.pages.charts",
 )
 
 

@@ -222,12 +222,14 @@ def status(as_json: bool, watch: float | None) -> None:
 def _add_webhook_commands() -> None:
     from worker.cli_database import database  # noqa: PLC0415 - heavier imports
     from worker.cli_failures import failures  # noqa: PLC0415 - heavier imports
+    from worker.cli_portal import portal  # noqa: PLC0415 - heavier imports
     from worker.cli_webhooks import deliveries, subscriptions  # noqa: PLC0415 - heavier imports
 
     cli.add_command(subscriptions)
     cli.add_command(deliveries)
     cli.add_command(failures)
     cli.add_command(database)
+    cli.add_command(portal)
 
 
 _add_webhook_commands()

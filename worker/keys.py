@@ -5,6 +5,7 @@ telemetry counters. Wiping it loses nothing that must survive.
 
     {p}publish:scheduled          string: set while a publish task is queued (coalescing)
     {p}publish:runs               list: JSON start/end of recent publish runs (newest first)
+    {p}publish:rest               string: until when (epoch s) the next publish run waits
     {p}wh:dispatch:scheduled      string: set while a dispatch task is queued
     {p}workers                    hash: worker hostname -> heartbeat JSON
     {p}m:h:{metric}:{label}       hash: one histogram (per-bucket counts, sum, count)
@@ -33,6 +34,10 @@ class Keys:
     @property
     def publish_runs(self) -> str:
         return f"{self.prefix}publish:runs"
+
+    @property
+    def publish_rest(self) -> str:
+        return f"{self.prefix}publish:rest"
 
     # Webhooks
 

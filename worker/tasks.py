@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from celery import Task, shared_task
 
-import worker.failures  # noqa: F401 - connects the task_failure signal
+import worker.task_failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST, broker_countdown
 from config.settings import Settings
 from feeds import feed_store
@@ -34,6 +34,11 @@ T = TypeVar("T")
 # Long enough to cover the queue wait of a publish task; if its message were lost,
 # the flag expires and the next change (or the beat sweep) publishes again.
 _PUBLISH_FLAG_SECONDS = 60
+#: After a publish run of d seconds, the next one scheduled by ingest waits at least
+#: this many times d: under a sustained stream of articles, publishing takes at most a
+#: tenth of one worker process, and the rest goes to ingest. A run of a few feeds takes
+#: tens of milliseconds, so a quiet site still publishes after ``publish_delay``.
+PUBLISH_REST_FACTOR = 9
 
 
 @cache
@@ -75,11 +80,25 @@ def ingest(submission_id: str) -> dict[str, object]:
 def schedule_publish() -> None:
     """Queue one feed publish unless one is already queued: bursts coalesce."""
     store = _store()
-    if store.client.set(store.keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS):
+    with store.client.pipeline(transaction=False) as pipe:
+        pipe.set(store.keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS)
+        pipe.get(store.keys.publish_rest)
+        scheduled, rest_until = pipe.execute()
+    if scheduled:
         # A short delay lets a burst of articles accumulate into one render per feed;
         # it is far below the visibility timeout, so the countdown is safe on Redis.
+        rest = None if rest_until is None else float(rest_until)
         settings = _settings()
-        publish_feeds.apply_async(countdown=broker_countdown(settings, settings.publish_delay))
+        countdown = publish_countdown(settings.publish_delay, rest, time.time())
+        publish_feeds.apply_async(countdown=broker_countdown(settings, countdown))
+
+
+def publish_countdown(delay: float, rest_until: float | None, now: float) -> float:
+    """Seconds before the next publish run: ``delay``, or longer while the previous
+    run's rest lasts (see PUBLISH_REST_FACTOR), and never near the flag's lifetime."""
+    if rest_until is None:
+        return delay
+    return max(delay, min(rest_until - now, _PUBLISH_FLAG_SECONDS / 2))
 
 
 def schedule_dispatch() -> None:
@@ -130,9 +149,12 @@ def _publish_dirty_feeds() -> list[str]:
 
 def _note_publish_run(store: Store, started: float, finished: float, feeds: int) -> None:
     run = {"start": started, "end": finished, "feeds": feeds, "pid": os.getpid()}
+    rest = PUBLISH_REST_FACTOR * (finished - started)
     with store.client.pipeline(transaction=False) as pipe:
         pipe.lpush(store.keys.publish_runs, json.dumps(run))
         pipe.ltrim(store.keys.publish_runs, 0, 999)
+        if rest > 0:
+            pipe.set(store.keys.publish_rest, repr(finished + rest), px=max(1, int(rest * 1000)))
         pipe.execute()
 
 

@@ -29,23 +29,21 @@ from tests.integration.conftest import (
     service_env,
     wait_until,
 )
-from worker import failures as failures_module
+from worker import task_failures as failures_module
 from worker.core.options import DEFAULT_OPTIONS
-from worker.failures import (
+from worker.failures import FailureNotFoundError, celery_sender, parse_failure_id
+from worker.ingest import process_submission
+from worker.store import FailedSubmission, Store, Submission
+from worker.submit import Submitter
+from worker.task_failures import (
     ARGS_LIMIT,
     TRACEBACK_LIMIT,
-    FailureNotFoundError,
-    celery_sender,
     on_task_failure,
-    parse_failure_id,
     scrub,
     task_failure_entry,
     task_failures,
     truncate,
 )
-from worker.ingest import process_submission
-from worker.store import FailedSubmission, Store, Submission
-from worker.submit import Submitter
 
 # -- helpers -------------------------------------------------------------------------
 
