@@ -12,7 +12,10 @@ network and volumes would otherwise provide:
 * the ``public`` volume (``/srv/public``) and beat's ``/tmp`` schedule become temporary
   paths; the API's and Flower's ports (``0.0.0.0:8080``, ``5555``) become free ports
   on 127.0.0.1;
-* loopback is allowed as a webhook destination (the partner here is on 127.0.0.1).
+* loopback is allowed as a webhook destination (the partner here is on 127.0.0.1);
+* with the ``rabbitmq`` profile (the second run, skipped in one line without a
+  RabbitMQ), ``CELERY_BROKER_URL=amqp://<its user>:<password>@rabbitmq:5672//`` with
+  ``rabbitmq:5672//`` mapped to a vhost of the test's own on the reachable RabbitMQ.
 
 Then one article goes in through the API and comes out in a feed and as a signed
 webhook, so the file's commands and variables are proven, not just parsed.
@@ -20,6 +23,7 @@ webhook, so the file's commands and variables are proven, not just parsed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -41,6 +45,7 @@ import yaml
 from tests.integration.conftest import ROOT, free_port, stop_group, wait_until
 from tests.integration.receiver import running_receiver
 from tests.postgres import ScratchDatabases
+from tests.rabbitmq import private_vhost, queue_types
 from worker.embedded_redis import find_redis_server
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -89,6 +94,8 @@ class ComposeRun:
         self.redis_port, self.api_port, self.flower_port = free_port(), free_port(), free_port()
         self.public = directory / "public"
         self.database = f"compose_{uuid.uuid4().hex[:10]}"
+        self.amqp_address = self.vhost_url = ""
+        self.rabbitmq_user: str | None = None  # a user this run created, deleted at the end
 
     # -- the mapped services -------------------------------------------------------
 
@@ -128,7 +135,23 @@ class ComposeRun:
             "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         }  # fmt: skip
 
+    def use_rabbitmq(self, vhost_url: str) -> None:
+        """The ``rabbitmq`` profile: CELERY_BROKER_URL as the file's header suggests, with
+        ``rabbitmq:5672//`` mapped to a vhost of the test's own on a reachable RabbitMQ,
+        where the service's user (``RABBITMQ_DEFAULT_USER``) may use it."""
+        service = COMPOSE["services"]["rabbitmq"]
+        assert service["profiles"] == ["rabbitmq"]
+        environment = service_environment(service, self.variables)
+        user, password = environment["RABBITMQ_DEFAULT_USER"], environment["RABBITMQ_DEFAULT_PASS"]
+        self.variables["CELERY_BROKER_URL"] = f"amqp://{user}:{password}@rabbitmq:5672//"
+        self.vhost_url = vhost_url
+        vhost_parts = urlsplit(vhost_url)
+        self.amqp_address = f"{vhost_parts.hostname}:{vhost_parts.port or 5672}{vhost_parts.path}"
+        self.rabbitmq_user = ensure_rabbitmq_user(user, password, vhost_parts.path.lstrip("/"))
+
     def _map_value(self, value: str) -> str:
+        if value.startswith("amqp://"):
+            return value.replace("rabbitmq:5672//", self.amqp_address)
         value = value.replace("redis:6379", f"127.0.0.1:{self.redis_port}")
         value = value.replace("/srv/public", str(self.public))
         if value.startswith("postgresql://"):
@@ -181,17 +204,39 @@ class ComposeRun:
             stop_group(self.processes[name], timeout=30)
 
 
-@pytest.fixture
-def compose(databases: ScratchDatabases) -> Iterator[ComposeRun]:
+def ensure_rabbitmq_user(user: str, password: str, vhost: str) -> str | None:
+    """Give ``user`` the vhost (creating the user if missing); returns it if created."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "list_users", "-q"], capture_output=True, text=True, check=True,
+        timeout=60,
+    ).stdout  # fmt: skip
+    created = None
+    if user not in {line.split("\t")[0] for line in listed.splitlines()}:
+        subprocess.run(["rabbitmqctl", "add_user", user, password], check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        created = user
+    subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    return created
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def compose(request: pytest.FixtureRequest, databases: ScratchDatabases) -> Iterator[ComposeRun]:
     directory = Path(f"/tmp/syn-compose-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     directory.mkdir(mode=0o755)
     run = ComposeRun(directory, databases.admin_url)
-    try:
-        yield run
-    finally:
-        run.stop()
-        run.drop_database()
-        shutil.rmtree(directory, ignore_errors=True)
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "rabbitmq":
+            run.use_rabbitmq(cleanup.enter_context(private_vhost()))
+        try:
+            yield run
+        finally:
+            run.stop()
+            run.drop_database()
+            if run.rabbitmq_user is not None:
+                subprocess.run(["rabbitmqctl", "delete_user", run.rabbitmq_user],
+                               capture_output=True, timeout=60, check=False)  # fmt: skip
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_the_compose_services_drive_an_article_to_a_feed_and_a_webhook(
@@ -230,3 +275,6 @@ def test_the_compose_services_drive_an_article_to_a_feed_and_a_webhook(
     assert posted.json()["id"].encode() in delivered.body
     assert all(process.poll() is None for process in compose.processes.values())
     assert title in (compose.public / "feeds" / "atom.xml").read_text()  # the shared volume
+    if compose.vhost_url:  # the tasks went through RabbitMQ's quorum queues
+        types = queue_types(compose.vhost_url)
+        assert [types[q] for q in ("ingest", "publish", "deliver")] == ["quorum"] * 3
