@@ -210,8 +210,8 @@ def _age(seconds: float | None) -> str:
 
 def _broker_line(broker: dict[str, Any]) -> str:
     if broker["kind"] == "rabbitmq":
-        return f"broker RabbitMQ {broker['url']}  {broker['queue_type']} queues"
-    return "broker the Redis above"
+        return f"Broker RabbitMQ {broker['url']}  {broker['queue_type']} queues"
+    return "Broker the Redis above"
 
 
 def render(status: dict[str, Any]) -> str:
@@ -223,7 +223,6 @@ def render(status: dict[str, Any]) -> str:
         f"Redis {r['version']}  memory {r['used_memory']}  "
         f"aof {'on' if r['aof'] else 'OFF'} ({r['aof_last_write'] or '-'})  "
         f"policy {r['maxmemory_policy']}  clients {r['clients']}",
-        "",
         _broker_line(status["broker"]),
         "",
         f"{'queue':10} {'depth':>7} {'oldest':>8}",
