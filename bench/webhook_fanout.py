@@ -1,47 +1,48 @@
 """Webhook fan-out: one article to 1,000 endpoints, against a sequential ``requests`` loop.
 
-In one run, against a private embedded Redis and PostgreSQL, a local receiver (a minimal ASGI app
-under uvicorn, in its own process) that answers ``POST /ep/{i}`` with 204 after
-``--delay`` seconds (a partner's response time), and the workers as ``syndicate up``
-runs them (``-Q ingest,publish -P prefork -c 2``, ``-Q deliver -P threads -c N``, beat):
+In one run, against a private embedded Redis and PostgreSQL, a local receiver
+(``bench/webhook_receiver.py``: a minimal ASGI app under uvicorn, in its own process)
+that answers ``POST /ep/{i}`` with 204 after ``--delay`` seconds (a partner's response
+time), and the workers as ``syndicate up`` runs them (``-Q ingest,publish -P prefork
+-c 2``, ``-Q deliver -P threads -c N``, beat):
 
 1. baseline: one ``requests.Session`` POSTing a signed article payload to each of the
    endpoint URLs in turn, wall time (no worker running);
 2. fan-out: the endpoints subscribed (one per path), ONE article submitted; wall time
-   from the submit to the receiver's answer to the last of the deliveries, for each
-   ``--threads`` value of the I/O worker (restarted between them);
+   from the submit to the receiver's answer to the last of the deliveries (and to the
+   first, and to 99 % of them), for each ``--threads`` value of the I/O worker
+   (restarted between them);
 3. sustained: receiver delay 0, ``--articles`` articles submitted at once to the same
    endpoints; deliveries/s from the first submit to the last delivery answered; and the
-   no-op ceiling (``syndicate.ping``) of the same I/O worker on the ``deliver`` queue.
+   no-op ceiling (``syndicate.ping``) of the same I/O worker on the ``deliver`` queue;
+4. black holes (last; ``--no-holes`` skips it): as 3, with the first 10 endpoints never
+   answering; the deliveries/s of the healthy ones, against 3.
 
 Counts come from the receiver (distinct ``webhook-id`` and paths; a sample of
 signatures is verified with the ``standardwebhooks`` library) and are cross-checked with
-the delivery counters of the store. Each fan-out is measured ``--repeat`` times (median
+the delivery counters of the store. Each phase is measured ``--repeat`` times (median
 shown). The CPU used by every process during each phase is read from ``/proc``, including
-that of processes outside the bench ("others' CPU": the machine may be shared). Target:
-fan-out >= 10x faster than the baseline.
+that of processes outside the bench ("others' CPU": the machine may be shared); CPU per
+delivery sums syndicate's processes (workers, beat, Redis, PostgreSQL). Targets:
+fan-out >= 1,000 deliveries/s and >= 50x the baseline, sustained >= 1,000/s, <= 0.5 ms
+of CPU per delivery, first delivery <= 100 ms and p99 <= 1.5 s after the submit, the
+healthy endpoints >= 90 % of the sustained rate with black holes.
 
     .venv/bin/python bench/webhook_fanout.py [--endpoints 1000] [--delay 0.05]
         [--articles 10] [--threads 16,64] [--repeat 3] [--io-workers 1] [--keep]
+        [--no-holes]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
-import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,245 +50,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench._common import PrivateStack, article, celery, celery_worker  # noqa: E402
+from bench.webhook_procs import MACHINE, Processes, free_port, wait_for  # noqa: E402
+from bench.webhook_receiver import concurrent_posts  # noqa: E402
+from bench.webhook_report import (  # noqa: E402
+    OURS_MS,
+    Fanout,
+    Holes,
+    Results,
+    Sustained,
+    report,
+    timeline,
+)
 
-SAMPLE_EVERY = 250  # the receiver keeps the last request of every 250th path
-POLL = 0.02
-MACHINE = "machine"
-
-# The receiver (runs in its own process: uvicorn --factory bench.webhook_fanout:receiver_app)
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class Receiver:
-    """Counts webhook requests; ``POST /ep/{i}`` waits ``delay`` seconds, then answers 204.
-
-    ``GET /count`` (counters), ``GET /times`` (completion times), ``GET /samples``,
-    ``POST /delay`` ({"delay": seconds}) and ``POST /reset``. Times are
-    ``time.monotonic()``, which is system-wide on Linux: comparable with the bench's."""
-
-    def __init__(self) -> None:
-        self.delay = 0.05
-        self.reset()
-
-    def reset(self) -> None:
-        self.begun = 0
-        self.done = 0
-        self.unsigned = 0
-        self.in_flight = 0
-        self.peak = 0
-        self.ids: set[str] = set()
-        self.paths: set[str] = set()
-        self.times: list[float] = []
-        self.samples: dict[str, dict[str, str]] = {}
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "begun": self.begun,
-            "done": self.done,
-            "ids": len(self.ids),
-            "paths": len(self.paths),
-            "unsigned": self.unsigned,
-            "in_flight": self.in_flight,
-            "peak": self.peak,
-            "first": self.times[0] if self.times else None,
-            "last": self.times[-1] if self.times else None,
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        method, path = scope["method"], scope["path"]
-        if method == "POST" and path.startswith("/ep/"):
-            await self.webhook(scope, path, bytes(body), send)
-        elif method == "GET" and path == "/count":
-            await _answer_json(send, self.state())
-        elif method == "GET" and path == "/times":
-            await _answer_json(send, self.times)
-        elif method == "GET" and path == "/samples":
-            await _answer_json(send, self.samples)
-        elif method == "POST" and path == "/delay":
-            self.delay = float(json.loads(body)["delay"])
-            await _answer_json(send, {"delay": self.delay})
-        elif method == "POST" and path == "/reset":
-            self.reset()
-            await _answer_json(send, self.state())
-        else:
-            await _answer(send, 404, b"")
-
-    async def webhook(self, scope: Scope, path: str, body: bytes, send: Send) -> None:
-        self.begun += 1
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            if self.delay > 0:
-                await asyncio.sleep(self.delay)
-        finally:
-            self.in_flight -= 1
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        message_id = headers.get("webhook-id")
-        if message_id is None or "webhook-signature" not in headers:
-            self.unsigned += 1
-        else:
-            self.ids.add(message_id)
-        self.paths.add(path)
-        index = path.removeprefix("/ep/")
-        if index.isdigit() and int(index) % SAMPLE_EVERY == 0:
-            self.samples[path] = {
-                "body": body.decode("utf-8", "replace"),
-                **{k: v for k, v in headers.items() if k.startswith("webhook-")},
-            }
-        self.done += 1
-        self.times.append(time.monotonic())
-        await _answer(send, 204, b"")
-
-
-async def _answer(send: Send, status: int, body: bytes, kind: bytes = b"text/plain") -> None:
-    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _answer_json(send: Send, document: object) -> None:
-    await _answer(send, 200, json.dumps(document).encode(), b"application/json")
-
-
-def receiver_app() -> Receiver:
-    """The uvicorn factory."""
-    return Receiver()
-
+#: syndicate's processes (not the receiver, the bench itself nor others').
+OURS = ("worker-cpu", "worker-io", "beat", "redis", "postgres")
+#: Endpoints that never answer in the black-hole phase.
+BLACK_HOLES = 10
 
 # The bench
 
 
 def fanout_article(index: int, run: str) -> bytes:
     return article(index, run, "Fan-out", "A short feature for the webhook benchmark.")
-
-
-@dataclass
-class Processes:
-    """Children started by the bench, each in its own process group."""
-
-    logs: Path
-    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    pids: dict[str, int] = field(default_factory=dict)  # other processes to account for
-    parents: dict[str, int] = field(default_factory=dict)  # ... with their children
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        with open(self.logs / f"{name}.log", "ab") as log:
-            self.running[name] = subprocess.Popen(
-                argv, env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-
-    def check(self) -> None:
-        for name, process in self.running.items():
-            if process.poll() is not None:
-                raise SystemExit(f"{name} exited with {process.returncode}; see {self.logs}")
-
-    def stop(self, name: str) -> None:
-        process = self.running.pop(name, None)
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # pool children left behind, if any
-
-    def stop_all(self) -> None:
-        for name in reversed(list(self.running)):
-            self.stop(name)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by each child's process group and by ``pids`` (Linux)."""
-        # worker-io-16-0 and worker-io-16-1 count as worker-io
-        groups = {p.pid: re.sub(r"(-\d+)+$", "", name) for name, p in self.running.items()}
-        used = dict.fromkeys((*groups.values(), *self.pids, *self.parents), 0.0)
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            pid, parent, group, seconds = _proc_cpu(stat)
-            if group in groups:
-                used[groups[group]] += seconds
-            for name, wanted in self.pids.items():
-                if pid == wanted:
-                    used[name] += seconds
-            for name, wanted in self.parents.items():
-                if wanted in (pid, parent):
-                    used[name] += seconds
-        # Every process's: user nice system idle iowait irq softirq steal ...
-        ticks = [int(item) for item in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        used[MACHINE] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-        return used
-
-
-def _proc_cpu(stat: Path) -> tuple[int, int, int, float]:
-    """(pid, parent pid, process group, user + system CPU seconds) from ``/proc/<pid>/stat``."""
-    try:
-        fields = stat.read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0, 0, 0, 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    seconds = (int(fields[11]) + int(fields[12])) / ticks
-    return int(stat.parent.name), int(fields[1]), int(fields[2]), seconds
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, procs: Processes) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; logs in {procs.logs}")
-        procs.check()
-        time.sleep(POLL)
-
-
-@dataclass
-class Fanout:
-    threads: int
-    wall: float
-    first: float
-    half: float
-    peak: int
-    timeline: str
-    busy: dict[str, float]
-
-
-@dataclass
-class Sustained:
-    threads: int
-    deliveries: int
-    wall: float
-    ceiling: float
-    timeline: str
-    busy: dict[str, float]
-
-
-@dataclass
-class Results:
-    baseline: float
-    body_bytes: int
-    baseline_busy: dict[str, float] = field(default_factory=dict)
-    fanouts: list[list[Fanout]] = field(default_factory=list)  # the runs of each --threads
-    sustained: list[Sustained] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 class Bench:
@@ -340,7 +124,7 @@ class Bench:
         import requests
 
         self.procs.start("receiver", [
-            sys.executable, "-m", "uvicorn", "--factory", "bench.webhook_fanout:receiver_app",
+            sys.executable, "-m", "uvicorn", "--factory", "bench.webhook_receiver:receiver_app",
             "--host", "127.0.0.1", "--port", str(self.port), "--backlog", "2048",
             "--log-level", "warning", "--no-access-log", "--lifespan", "off",
         ], self.env)  # fmt: skip
@@ -356,7 +140,7 @@ class Bench:
         count, delay = 200, 0.2
         self.receiver("POST", "/delay", {"delay": delay})
         self.receiver("POST", "/reset")
-        took, answered = asyncio.run(_concurrent_posts(self.port, count))
+        took, answered = asyncio.run(concurrent_posts(self.port, count))
         peak = self.receiver("GET", "/count")["peak"]
         if answered != count or peak < 100:
             raise SystemExit(f"receiver: {answered}/{count} answered, {peak} at once (want 100)")
@@ -462,9 +246,10 @@ class Bench:
         busy = self.busy(cpu, start)
         state = self.settled(before, n, f"fan-out, -c {threads}")
         times = self.receiver("GET", "/times")
+        p99 = times[max(0, -(-n * 99 // 100) - 1)] - start
         return Fanout(
             threads, state["last"] - start, state["first"] - start, times[n // 2 - 1] - start,
-            state["peak"], _timeline(times, start, 0.5), busy,
+            p99, state["peak"], timeline(times, start, 0.5), busy,
         )  # fmt: skip
 
     def sustained(self, threads: int) -> Sustained:
@@ -482,17 +267,45 @@ class Bench:
         busy = self.busy(cpu, start)
         state = self.settled(before, total, f"sustained, -c {threads}")
         times = self.receiver("GET", "/times")
-        ceiling = self.ping("deliver", self.options.pings) if self.options.pings else 0.0
         wall = state["last"] - start
-        return Sustained(threads, total, wall, ceiling, _timeline(times, start, 5.0), busy)
+        return Sustained(threads, total, wall, 0.0, timeline(times, start, 5.0), busy)
+
+    def with_holes(self, threads: int) -> Holes:
+        """Like :meth:`sustained`, with the first endpoints black holes: the healthy
+        endpoints' deliveries/s. Run last: the black holes' messages stay pending."""
+        healthy = (self.n - BLACK_HOLES) * self.options.articles
+        self.receiver("POST", "/delay", {"delay": 0})
+        self.receiver("POST", "/holes", {"count": BLACK_HOLES})
+        self.receiver("POST", "/reset")
+        cpu = self.procs.cpu_seconds()
+        start = time.monotonic()
+        for _ in range(self.options.articles):
+            self.submit()
+        wait_for(lambda: self.receiver("GET", "/count")["done"] >= healthy, 600,
+                 "the healthy endpoints' deliveries", self.procs)  # fmt: skip
+        busy = self.busy(cpu, start)
+        time.sleep(0.5)  # a duplicate would show up here
+        state = self.receiver("GET", "/count")
+        if not state["done"] == state["ids"] == healthy or state["unsigned"]:
+            raise SystemExit(f"black holes, -c {threads}: receiver state {state}, want {healthy}")
+        if not state["swallowed"]:
+            raise SystemExit(f"black holes, -c {threads}: no request reached a black hole")
+        times = self.receiver("GET", "/times")
+        wall = state["last"] - start
+        return Holes(threads, healthy, wall, state["swallowed"], timeline(times, start, 5.0), busy)
+
+    def ceiling(self) -> float:
+        return self.ping("deliver", self.options.pings) if self.options.pings else 0.0
 
     def busy(self, before: dict[str, float], start: float) -> dict[str, float]:
-        """Cores kept busy by each process (group) since ``start``."""
+        """Cores kept busy by each process (group) since ``start``; under ``OURS_MS``,
+        the milliseconds of CPU used by syndicate's own processes since then."""
         wall = time.monotonic() - start
         after = self.procs.cpu_seconds()
         busy = {name: (used - before.get(name, 0.0)) / wall for name, used in after.items()}
         busy["other processes"] = max(0.0, 2 * busy[MACHINE] - sum(busy.values()))
         del busy[MACHINE]
+        busy[OURS_MS] = 1000 * wall * sum(busy.get(name, 0.0) for name in OURS)
         return busy
 
     def ping(self, queue: str, count: int) -> float:
@@ -546,31 +359,6 @@ class Bench:
             Webhook(secret).verify(body, sample)
 
 
-async def _concurrent_posts(port: int, count: int) -> tuple[float, int]:
-    """``count`` connections at once, one POST each; (seconds, how many answered 204)."""
-    request = b"POST /ep/check HTTP/1.1\r\nHost: bench\r\nContent-Length: 2\r\n\r\n{}"
-
-    async def one() -> bool:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(request)
-        await writer.drain()
-        line = await reader.readline()
-        writer.close()
-        return line.startswith(b"HTTP/1.1 204")
-
-    started = time.perf_counter()
-    answers = await asyncio.gather(*[one() for _ in range(count)])
-    return time.perf_counter() - started, sum(answers)
-
-
-def _timeline(times: list[float], start: float, width: float) -> str:
-    """Deliveries answered per ``width`` seconds since ``start``."""
-    buckets = [0] * (int((max(times) - start) / width) + 1)
-    for moment in times:
-        buckets[int((moment - start) / width)] += 1
-    return " ".join(map(str, buckets))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
@@ -582,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pings", type=int, default=2000, help="no-op tasks (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep logs and data")
     parser.add_argument("--log-level", default="WARNING", help="of the Celery processes")
+    parser.add_argument("--no-holes", dest="holes", action="store_false",
+                        help=f"skip the phase with {BLACK_HOLES} black-hole endpoints")  # fmt: skip
     options = parser.parse_args(argv)
     options.thread_counts = [int(item) for item in options.threads.split(",") if item]
 
@@ -623,7 +413,16 @@ def run(options: argparse.Namespace, server: Any, procs: Processes) -> Results:
         bench.start_io(threads)
         runs = [bench.fanout(threads) for _ in range(options.repeat)]
         results.fanouts.append(sorted(runs, key=lambda run: run.wall))
-        results.sustained.append(bench.sustained(threads))
+        steady = sorted((bench.sustained(threads) for _ in range(options.repeat)),
+                        key=lambda run: run.wall)  # fmt: skip
+        steady[(len(steady) - 1) // 2].ceiling = bench.ceiling()
+        results.sustained.append(steady)
+        bench.stop_io(threads)
+    if options.holes:
+        threads = options.thread_counts[0]
+        bench.start_io(threads)
+        holes = [bench.with_holes(threads) for _ in range(options.repeat)]
+        results.holes = sorted(holes, key=lambda run: run.wall)
         bench.stop_io(threads)
     results.notes.append(f"store counters at the end: {bench.webhooks.store.stats()}")
     results.notes.extend(_log_trouble(procs.logs))
@@ -638,85 +437,6 @@ def _log_trouble(logs: Path) -> list[str]:
         if errors:
             notes.append(f"{log.name}: {errors} ERROR/Traceback lines (kept with --keep)")
     return notes or ["worker, beat and receiver logs: no ERROR or Traceback"]
-
-
-def report(options: argparse.Namespace, results: Results) -> None:
-    n, baseline = options.endpoints, results.baseline
-    cores = os.cpu_count()
-    print(
-        f"machine: {cores} cores; Redis and PostgreSQL: embedded, Unix sockets; receiver: "
-        f"uvicorn on loopback "
-        f"answering 204 after {options.delay * 1000:.0f} ms; {n} endpoints; payload "
-        f"{results.body_bytes} bytes; fan-out: median of {options.repeat} runs"
-    )
-    print()
-    print("| measurement | I/O worker | wall time | rate | vs baseline | others' CPU |")
-    print("|---|---|---:|---:|---:|---:|")
-    print(
-        f"| baseline: sequential `requests.Session`, {n} signed POSTs | – | {baseline:.2f} s "
-        f"| {n / baseline:.1f} req/s | 1.0x | {_others(results.baseline_busy)} |"
-    )
-    for runs in results.fanouts:
-        f = _median(runs)
-        spread = f" ({runs[0].wall:.2f}–{runs[-1].wall:.2f})" if len(runs) > 1 else ""
-        print(
-            f"| fan-out: 1 article → {n} endpoints | {_io(options, f.threads)} "
-            f"| {f.wall:.2f} s{spread} | {n / f.wall:.0f} deliveries/s | {baseline / f.wall:.1f}x "
-            f"| {_others(f.busy)} |"
-        )
-    for s in results.sustained:
-        print(
-            f"| sustained: {options.articles} articles × {n} endpoints, delay 0 "
-            f"| {_io(options, s.threads)} | {s.wall:.2f} s | {s.deliveries / s.wall:.0f} "
-            f"deliveries/s | – | {_others(s.busy)} |"
-        )
-    for s in results.sustained:
-        if s.ceiling:
-            print(
-                f"| no-op ceiling: {options.pings} `syndicate.ping` on `deliver` "
-                f"| {_io(options, s.threads)} | {options.pings / s.ceiling:.2f} s "
-                f"| {s.ceiling:.0f} tasks/s | – | |"
-            )
-    print()
-    print("others' CPU: cores used by processes outside the bench during the measurement")
-    for runs in results.fanouts:
-        f = _median(runs)
-        print(
-            f"fan-out -c {f.threads} (median run): first delivery answered "
-            f"{f.first * 1000:.0f} ms after the submit, half at {f.half:.2f} s, all at "
-            f"{f.wall:.2f} s; at most {f.peak} in flight at the receiver; answered per 0.5 s: "
-            f"{f.timeline}"
-        )
-    for s in results.sustained:
-        print(f"sustained -c {s.threads}: answered per 5 s: {s.timeline}")
-    phases = [(f"fan-out -c {runs[0].threads}", _median(runs).busy) for runs in results.fanouts]
-    phases += [(f"sustained -c {s.threads}", s.busy) for s in results.sustained]
-    for label, busy in phases:
-        shown = ", ".join(f"{name} {used:.2f}" for name, used in busy.items())
-        print(f"cores busy, {label}: {shown}; total {sum(busy.values()):.2f} of {cores}")
-    for note in results.notes:
-        print(note)
-    print(
-        "checks passed: receiver count == expected == the store's delivered count, distinct "
-        "webhook-ids, every path, no failed attempt, sampled signatures verified"
-    )
-    ratios = [(baseline / _median(runs).wall, runs[0].threads) for runs in results.fanouts]
-    shown = "; ".join(f"{ratio:.1f}x at -c {threads}" for ratio, threads in ratios)
-    verdict = "met" if ratios[0][0] >= 10 else "MISSED"
-    print(f"{verdict}: fan-out >= 10x faster than the sequential loop ({shown})")
-
-
-def _median(runs: list[Fanout]) -> Fanout:
-    return runs[(len(runs) - 1) // 2]
-
-
-def _io(options: argparse.Namespace, threads: int) -> str:
-    workers = f"{options.io_workers} × " if options.io_workers > 1 else ""
-    return f"{workers}threads -c {threads}"
-
-
-def _others(busy: dict[str, float]) -> str:
-    return f"{busy.get('other processes', 0.0):.2f}"
 
 
 if __name__ == "__main__":

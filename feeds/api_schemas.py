@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds.webhooks.spec import EVENT_TYPES, MAX_DESCRIPTION_CHARS, MAX_IN_FLIGHT, MAX_NAME_CHARS
+from feeds.webhooks.spec import (
+    EVENT_TYPES,
+    MAX_DESCRIPTION_CHARS,
+    MAX_IN_FLIGHT,
+    MAX_NAME_CHARS,
+    MAX_RATE_LIMIT,
+    ORDERINGS,
+)
 
 _NAMES = {"type": "array", "items": {"type": "string", "maxLength": MAX_NAME_CHARS}}
 
@@ -23,6 +30,18 @@ _SUBSCRIPTION = {
         "tags": _NAMES,
         "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
         "max_in_flight": {"type": "integer", "minimum": 1, "maximum": MAX_IN_FLIGHT},
+        "rate_limit": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "maximum": MAX_RATE_LIMIT,
+            "description": "Messages per second to this endpoint, across every worker; "
+            "null or 0: no limit.",
+        },
+        "ordering": {
+            "enum": list(ORDERINGS),
+            "description": "fifo: one message at a time, in the order they were made; the "
+            "next only once the previous one is delivered or dead.",
+        },
     },
 }
 

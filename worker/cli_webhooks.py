@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from feeds.webhooks.spec import EVENT_TYPES, parse_subscription
+from feeds.webhooks.spec import EVENT_TYPES, ORDERINGS, parse_subscription
 from worker.cli_common import connected_settings, echo_json, fail, since_time
 from worker.core.durations import parse_duration
 from worker.core.errors import SyndicateError
@@ -90,6 +90,9 @@ def _changes(**given: Any) -> dict[str, Any]:
 @click.option("--tag", multiple=True, help="Only articles with this tag (repeatable).")
 @click.option("--description", default=None)
 @click.option("--max-in-flight", type=int, default=None, help="Concurrent attempts (default 1).")
+@click.option("--rate-limit", type=int, default=None, help="Messages per second (default: none).")
+@click.option("--ordering", type=click.Choice(ORDERINGS), default=None,
+              help="fifo: one at a time, in order (default: none).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def create(context: _Context, /, url: str, as_json: bool, **given: Any) -> None:
@@ -157,6 +160,8 @@ def _shown_value(name: str, value: object) -> object:
 @click.option("--tag", multiple=True)
 @click.option("--description", default=None)
 @click.option("--max-in-flight", type=int, default=None)
+@click.option("--rate-limit", type=int, default=None, help="Messages per second; 0: none.")
+@click.option("--ordering", type=click.Choice(ORDERINGS), default=None)
 @pass_context
 def update(context: _Context, /, endpoint_id: str, **given: Any) -> None:
     """Change the options given; the others stay."""

@@ -45,6 +45,10 @@ class Keys:
     def dispatch_scheduled(self) -> str:
         return f"{self.prefix}wh:dispatch:scheduled"
 
+    def rate_budget(self, endpoint_id: str) -> str:
+        """When a webhook endpoint's rate budget is next free (see feeds/webhooks/pacing.py)."""
+        return f"{self.prefix}wh:rate:{endpoint_id}"
+
     # Telemetry: heartbeats and metrics
 
     @property

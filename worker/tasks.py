@@ -15,6 +15,7 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 from celery import Task, shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 import worker.task_failures  # noqa: F401 - connects the task_failure signal
 from config.celery_app import QUEUE_INGEST, broker_countdown
@@ -194,12 +195,20 @@ def _push_document(path: str, callback: str) -> str:
 
 @cache
 def _webhooks() -> Webhooks:
-    return Webhooks(_store(), _settings())
+    webhooks = Webhooks(_store(), _settings())
+    webhooks.deliveries.after_record = _send_next
+    return webhooks
 
 
-#: Attempts per deliver task (they run in parallel inside it).
-DELIVER_BATCH = 20
+#: Attempts per deliver task: they are sent at once, from one event loop per process.
+DELIVER_BATCH = 100
 PROMOTE_BATCH = 500
+#: How long a deliver task waits for its slowest attempts (a partner answering within
+#: half a second keeps its task's slot until then); those still in flight after it are
+#: recorded when they end, without holding a task slot.
+DELIVER_WAIT = 0.5
+#: How long a stopping worker waits for its attempts in flight.
+DRAIN_SECONDS = 10.0
 
 
 @shared_task(
@@ -228,18 +237,37 @@ def _dispatch_and_promote() -> int:
     autoretry_for=TROUBLE, retry_backoff=True, retry_backoff_max=20, max_retries=None,
 )  # fmt: skip
 def deliver(attempts: list[list[Any]]) -> list[str]:
-    """Make a batch of attempts in parallel, then send those endpoints' next due messages.
+    """Make a batch of attempts at once (one claim, concurrent requests, outcomes recorded
+    by the batch); each endpoint's next due messages are sent as its outcome is recorded.
 
     A batch (not one task per attempt) because Celery's own cost per task is larger than
-    an attempt's; the attempts of a batch run in parallel threads, so a slow endpoint
-    delays none of the others.
+    an attempt's. A slow endpoint delays none of the others.
     """
-    webhooks = _webhooks()
-    reports = _patiently(lambda: webhooks.attempt_many([(str(m), int(t)) for m, t in attempts]))
-    endpoints = list(dict.fromkeys(r.endpoint_id for r in reports if r.endpoint_id))
-    if endpoints:
-        _enqueue_attempts(_patiently(partial(webhooks.promote, endpoints=endpoints)))
+    pairs = [(str(message_id), int(token)) for message_id, token in attempts]
+    reports = _patiently(lambda: _webhooks().attempt_many(pairs, wait=DELIVER_WAIT))
     return [report.outcome for report in reports]
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _drain_deliveries(**_: Any) -> None:
+    """A stopping worker records the attempts it has in flight before it goes (those
+    left after DRAIN_SECONDS are made again when their lease ends)."""
+    if _webhooks.cache_info().currsize:
+        left = _webhooks().deliveries.drain(DRAIN_SECONDS)
+        if left:
+            log.warning("%d webhook attempts still in flight at shutdown: their leases "
+                        "will end and they will be made again", left)  # fmt: skip
+
+
+def _send_next(endpoints: list[str], task: dict[str, str]) -> None:
+    """Send the next due messages of endpoints whose attempts just ended, from this
+    process at once: no task in between (their lines name the task that began the
+    chain). If the process dies, their leases end and the beat promotes them again."""
+    webhooks = _webhooks()
+    promoted = _patiently(partial(webhooks.promote, endpoints=endpoints))
+    if promoted:
+        _patiently(lambda: webhooks.attempt_many(promoted, wait=0, task=task))
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:

@@ -23,7 +23,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -81,6 +82,31 @@ def record(
             observe(pipe, keys, metric, label, value)
             if counter is not None:
                 count(pipe, keys, counter[0], counter[1])
+            pipe.execute()
+    except redis.RedisError as error:
+        log.debug("metrics not recorded: %s", error)
+
+
+def record_many(metric: str, observations: Sequence[tuple[str, float]]) -> None:
+    """Observe many (label, value) pairs in one round trip, added up per label and
+    bucket first (a batch of a thousand costs a few commands); never raises."""
+    keys = Keys()
+    sums: dict[str, tuple[float, Counter[str]]] = {}
+    for label, value in observations:
+        total, buckets = sums.get(label, (0.0, Counter()))
+        buckets[bucket_field(value)] += 1
+        sums[label] = (total + value, buckets)
+    if not sums:
+        return
+    try:
+        with _client().pipeline(transaction=False) as pipe:
+            for label, (total, buckets) in sums.items():
+                key = keys.histogram(metric, label)
+                for name, amount in buckets.items():
+                    pipe.hincrby(key, name, amount)
+                pipe.hincrbyfloat(key, "sum", total)
+                pipe.hincrby(key, "count", sum(buckets.values()))
+                pipe.sadd(keys.histogram_labels(metric), label)
             pipe.execute()
     except redis.RedisError as error:
         log.debug("metrics not recorded: %s", error)

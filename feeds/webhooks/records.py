@@ -58,6 +58,8 @@ class Endpoint:
     created_at: float = 0.0
     updated_at: float = 0.0
     max_in_flight: int = 1
+    rate_limit: int | None = None  # messages per second
+    ordering: str = "none"  # or "fifo"
     failing_since: float | None = None
     last_success_at: float | None = None
     last_failure_at: float | None = None
@@ -83,6 +85,8 @@ class Endpoint:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "max_in_flight": self.max_in_flight,
+            "rate_limit": self.rate_limit,
+            "ordering": self.ordering,
             "failing_since": self.failing_since,
             "last_success_at": self.last_success_at,
             "last_failure_at": self.last_failure_at,

@@ -27,7 +27,7 @@ from worker.database.times import epoch, ts
 ENDPOINT_COLUMNS = (
     "e.id, e.url, e.events, e.authors, e.tags, e.description, e.enabled, "
     "e.disabled_reason, e.disabled_at, e.created_at, e.updated_at, e.max_in_flight, "
-    "e.failing_since, e.last_success_at, e.last_failure_at, "
+    "e.failing_since, e.last_success_at, e.last_failure_at, e.rate_limit, e.ordering, "
     "ARRAY(SELECT s.secret FROM webhook_secrets s WHERE s.endpoint_id = e.id "
     "ORDER BY s.position), "
     "ARRAY(SELECT s.expires_at FROM webhook_secrets s WHERE s.endpoint_id = e.id "
@@ -111,7 +111,7 @@ def listing(
 def endpoint(row: Sequence[Any]) -> Endpoint:
     (endpoint_id, url, events, authors, tags, description, enabled, disabled_reason,
      disabled_at, created_at, updated_at, max_in_flight, failing_since, last_success_at,
-     last_failure_at, secret_values, secret_expiries) = row  # fmt: skip
+     last_failure_at, rate_limit, ordering, secret_values, secret_expiries) = row  # fmt: skip
     return Endpoint(
         id=str(endpoint_id),
         url=str(url),
@@ -128,6 +128,8 @@ def endpoint(row: Sequence[Any]) -> Endpoint:
         failing_since=epoch(failing_since),
         last_success_at=epoch(last_success_at),
         last_failure_at=epoch(last_failure_at),
+        rate_limit=None if rate_limit is None else int(rate_limit),
+        ordering=str(ordering),
         secrets=tuple(
             Secret(str(value), epoch(expires))
             for value, expires in zip(secret_values, secret_expiries, strict=True)

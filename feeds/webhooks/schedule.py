@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.webhooks.records import OUTCOME_CODES, STATUS_CODES, Attempt, FinishKind
@@ -59,7 +60,8 @@ WHERE pg_try_advisory_xact_lock(%(lock)s, hashtext(c.id))
 # transaction can add to it until it commits.
 _PROMOTE = """
 WITH slots AS (
-    SELECT e.num, e.max_in_flight - (
+    SELECT e.num, e.ordering = 'fifo' AS fifo,
+        CASE WHEN e.ordering = 'fifo' THEN 1 ELSE e.max_in_flight END - (
         SELECT count(*) FROM webhook_messages q
         WHERE q.endpoint_num = e.num AND q.status = 'q' AND q.lease_until > %(now)s
     ) AS free
@@ -68,6 +70,10 @@ WITH slots AS (
     SELECT due.id, due.next_due, due.seq FROM slots CROSS JOIN LATERAL (
         SELECT m.id, m.next_due, m.seq FROM webhook_messages m
         WHERE m.endpoint_num = slots.num AND m.status = 's' AND m.next_due <= %(now)s
+          -- fifo: only the oldest pending message (it may be waiting for its retry)
+          AND CASE WHEN slots.fifo THEN m.seq = (
+                SELECT min(h.seq) FROM webhook_messages h
+                WHERE h.endpoint_num = slots.num AND h.status IN ('s', 'q')) ELSE true END
         ORDER BY m.next_due, m.seq
         LIMIT greatest(slots.free, 0)
         FOR UPDATE SKIP LOCKED
@@ -124,7 +130,7 @@ WHERE id IN (
 # latest attempt, the one it replaces moved to the log, the endpoint's health and
 # disabling, and the counters. `was` reads the endpoint under its row lock, so two
 # disabling attempts at once disable it (and count) once.
-_FINISH = """
+FINISH = """
 WITH prev AS (
     SELECT id, attempts, attempt_at, attempt_status, attempt_latency, attempt_response,
            attempt_error, attempt_outcome, attempt_reason, attempt_next_due
@@ -190,7 +196,7 @@ WITH prev AS (
     SELECT c.name, %(shard)s, 1 FROM (
         SELECT unnest(%(counters)s::text[]) AS name FROM m
         UNION ALL
-        SELECT 'endpoints_disabled' FROM health WHERE disabled
+        SELECT 'endpoints_disabled' FROM health WHERE disabled AND %(count)s
     ) c
     ON CONFLICT (name, shard) DO UPDATE SET value = webhook_counters.value + EXCLUDED.value
 )
@@ -321,28 +327,58 @@ def finish(
 ) -> int:
     """Record an outcome (see :meth:`WebhookStore.finish`): 0 stale, 1 recorded, 2 the
     endpoint was disabled by it."""
-    made = attempt is not None
-    counters = []
-    if made:
-        counters.append("attempts_delivered" if kind == "delivered" else "attempts_failed")
-    if kind == "dead":
-        counters.append("dead_letters")
-    shown = attempt or Attempt(at=now, status=None, latency_ms=0.0, outcome=kind)
-    row = conn.execute(
-        _FINISH,
-        {"id": message_id, "token": token, "status": _FINISH_STATUS[kind], "now": ts(now),
-         "retry": kind == "retry", "next_due": ts(next_due), "delivered": kind == "delivered",
-         "dead": kind == "dead", "disable": kind == "disable",
-         "failed": made and kind != "delivered", "made": made, "made_count": int(made),
-         "code": status, "error": reason or None,
-         "reason": reason, "a_at": ts(shown.at), "a_status": shown.status,
-         "a_latency": shown.latency_ms, "a_response": clean(shown.response) or None,
-         "a_error": clean(shown.error), "a_outcome": OUTCOME_CODES[shown.outcome],
-         "a_reason": shown.reason or None,
-         "a_next_due": ts_or_none(shown.next_due), "counters": sorted(counters),
-         "shard": random.randrange(COUNTER_SHARDS)},  # noqa: S311 - spreading writes
-    ).fetchone()  # fmt: skip
+    outcome = Outcome(message_id, token, kind, now, attempt, next_due, reason, status)
+    row = conn.execute(FINISH, finish_values(outcome, counted=True)).fetchone()
     assert row is not None
+    return finish_result(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The outcome of one attempt to record (``attempt`` None: no request was made)."""
+
+    message_id: str
+    token: int
+    kind: FinishKind
+    now: float
+    attempt: Attempt | None
+    next_due: float = 0.0
+    reason: str = ""
+    status: int | None = None
+
+    def counters(self) -> list[str]:
+        """The counters this outcome adds one to, in name order."""
+        names = []
+        if self.attempt is not None:
+            names.append("attempts_delivered" if self.kind == "delivered" else "attempts_failed")
+        if self.kind == "dead":
+            names.append("dead_letters")
+        return sorted(names)
+
+
+def finish_values(outcome: Outcome, *, counted: bool) -> dict[str, object]:
+    """The values of :data:`FINISH` for an outcome; without ``counted``, the statement
+    leaves the counters to the caller."""
+    attempt, kind, now = outcome.attempt, outcome.kind, outcome.now
+    made = attempt is not None
+    shown = attempt or Attempt(at=now, status=None, latency_ms=0.0, outcome=kind)
+    return {
+        "id": outcome.message_id, "token": outcome.token, "status": _FINISH_STATUS[kind],
+        "now": ts(now), "retry": kind == "retry", "next_due": ts(outcome.next_due),
+        "delivered": kind == "delivered", "dead": kind == "dead", "disable": kind == "disable",
+        "failed": made and kind != "delivered", "made": made, "made_count": int(made),
+        "code": outcome.status, "error": outcome.reason or None, "reason": outcome.reason,
+        "a_at": ts(shown.at), "a_status": shown.status, "a_latency": shown.latency_ms,
+        "a_response": clean(shown.response) or None, "a_error": clean(shown.error),
+        "a_outcome": OUTCOME_CODES[shown.outcome], "a_reason": shown.reason or None,
+        "a_next_due": ts_or_none(shown.next_due),
+        "counters": outcome.counters() if counted else [], "count": counted,
+        "shard": random.randrange(COUNTER_SHARDS),  # noqa: S311 - spreading writes
+    }  # fmt: skip
+
+
+def finish_result(row: Sequence[object]) -> int:
+    """0 stale, 1 recorded, 2 recorded and the endpoint disabled by it."""
     if not row[0]:
         return 0
     return 2 if row[1] else 1

@@ -16,21 +16,18 @@ import random
 import socket
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from config.settings import Settings
 from feeds.addresses import Resolver, check_url, parse_networks, system_resolver
 from feeds.publish import feed_folder
+from feeds.webhooks.delivery import AttemptReport, Deliveries
+from feeds.webhooks.pacing import RateBudgets
 from feeds.webhooks.payload import TEST_EVENT, build_article_payload, build_test_payload
-from feeds.webhooks.policy import judge
-from feeds.webhooks.sender import Sender
-from feeds.webhooks.signing import generate_secret, webhook_headers
+from feeds.webhooks.signing import generate_secret
 from feeds.webhooks.spec import EVENT_TYPES, SubscriptionChanges, matches
 from feeds.webhooks.store import (
-    Attempt,
     Endpoint,
     Message,
     NewMessage,
@@ -40,14 +37,11 @@ from feeds.webhooks.store import (
     new_endpoint_id,
     new_message_id,
 )
-from worker import telemetry
 from worker.core.errors import SyndicateError
 from worker.core.model import Article
-from worker.patience import patiently
 from worker.store import Store, feed_names
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _DISPATCH_BATCH = 200
 
@@ -58,16 +52,6 @@ class NotFoundError(SyndicateError):
 
 class ConflictError(SyndicateError):
     """The request does not fit the current state (HTTP 409, CLI exit 2)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptReport:
-    """What one deliver task did: ``outcome`` is the verdict or "stale"/"held"."""
-
-    outcome: str
-    message_id: str
-    endpoint_id: str = ""
-    status: int | None = None
 
 
 class Webhooks:
@@ -90,8 +74,11 @@ class Webhooks:
         self.unit_random = unit_random
         self.clock = clock or time.time
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
-        self._sender: Sender | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self.deliveries = Deliveries(
+            self.store, settings, allowed=self.allowed, resolve=resolve,
+            unit_random=unit_random, clock=self.clock,
+            budgets=RateBudgets(store.client, store.keys),
+        )  # fmt: skip
 
     # Subscriptions
 
@@ -111,6 +98,8 @@ class Webhooks:
             created_at=now,
             updated_at=now,
             max_in_flight=changes.max_in_flight or self.settings.webhook_max_in_flight,
+            rate_limit=changes.rate_limit or None,
+            ordering=changes.ordering or "none",
             secrets=(Secret(secret),),
         )
         self.store.save_endpoint(endpoint)
@@ -130,10 +119,13 @@ class Webhooks:
             check_url(changes.url, self.allowed, self.resolve)
         given = {
             name: value
-            for name in ("url", "events", "authors", "tags", "description", "max_in_flight")
+            for name in ("url", "events", "authors", "tags", "description", "max_in_flight",
+                         "rate_limit", "ordering")
             if (value := getattr(changes, name)) is not None
-        }
+        }  # fmt: skip
         self.store.update_endpoint(endpoint_id, given | {"updated_at": self.clock()})
+        if "rate_limit" in given:
+            given["rate_limit"] = given["rate_limit"] or None
         return replace(current, **given)
 
     def delete(self, endpoint_id: str) -> None:
@@ -279,99 +271,20 @@ class Webhooks:
             endpoints=endpoints,
         )  # fmt: skip
 
-    def sender(self) -> Sender:
-        if self._sender is None:
-            self._sender = Sender(
-                self.allowed,
-                connect_timeout=self.settings.webhook_connect_timeout,
-                timeout=self.settings.webhook_timeout,
-            )
-        return self._sender
-
-    def attempt_many(self, attempts: Sequence[tuple[str, int]]) -> list[AttemptReport]:
-        """Make several attempts at once, each in its own thread (one slow endpoint holds
-        only its own thread)."""
-        if len(attempts) == 1:
-            return [self.attempt(*attempts[0])]
-        return list(self._executor().map(lambda pair: self.attempt(*pair), attempts))
-
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="attempt")
-        return self._pool
+    def attempt_many(
+        self,
+        attempts: Sequence[tuple[str, int]],
+        *,
+        wait: float | None = None,
+        task: dict[str, str] | None = None,
+    ) -> list[AttemptReport]:
+        """Make the attempts promotions asked for, all at once (see
+        :class:`feeds.webhooks.delivery.Deliveries`); at most once per (message, token)."""
+        return self.deliveries.attempt_many(attempts, wait=wait, task=task)
 
     def attempt(self, message_id: str, token: int) -> AttemptReport:
-        """Make the attempt a promotion asked for; at most once per (message, token)."""
-        started = self.clock()
-        taken = self.store.take(message_id, token, now=started, guard=self.settings.attempt_guard)
-        if taken is None:
-            return AttemptReport("stale", message_id)
-        # Claimed: from here on, a database outage is waited out rather than leaving the
-        # claimed message to its lease (a repeated claim within the guard is refused).
-        message, endpoint = taken
-        if not endpoint.enabled:
-            self._patiently(
-                lambda: self.store.finish(message, token, "hold", now=started, attempt=None)
-            )
-            return AttemptReport("held", message_id, message.endpoint)
-        return self._send(message, endpoint, token)
-
-    def _patiently(self, run: Callable[[], T]) -> T:
-        return patiently(run, self.settings.redis_patience)
-
-    def _send(self, message: Message, endpoint: Endpoint, token: int) -> AttemptReport:
-        sent_at = self.clock()
-        headers = webhook_headers(
-            endpoint.live_secrets(sent_at), message.id, int(sent_at), message.body
-        )
-        response = self.sender().post(endpoint.url, message.body, headers)
-        now = self.clock()
-        verdict = judge(
-            response.status, error=response.error, attempt=message.round_attempts + 1,
-            schedule=self.settings.webhook_schedule, retry_after=response.retry_after, now=now,
-            retry_after_min=self.settings.webhook_retry_after_min,
-            failing_since=endpoint.failing_since,
-            disable_after=self.settings.webhook_disable_after, unit_random=self.unit_random(),
-        )  # fmt: skip
-        next_due = now + verdict.delay if verdict.kind == "retry" else None
-        record = Attempt(
-            at=sent_at,
-            status=response.status,
-            latency_ms=round(response.latency * 1000, 1),
-            outcome=verdict.kind,
-            response=response.body,
-            error=response.error,
-            reason=verdict.reason,
-            next_due=next_due,
-        )
-        finished = self._patiently(
-            lambda: self.store.finish(
-                message, token, verdict.kind, now=now, attempt=record,
-                next_due=next_due or 0.0, reason=verdict.reason, status=response.status,
-            )
-        )  # fmt: skip
-        self._log_attempt(message, endpoint, verdict.kind, verdict.reason, finished)
-        telemetry.record("webhook_attempt_seconds", verdict.kind, response.latency)
-        return AttemptReport(verdict.kind, message.id, endpoint.id, response.status)
-
-    def _log_attempt(
-        self, message: Message, endpoint: Endpoint, kind: str, reason: str, finished: int
-    ) -> None:
-        context = {
-            "message_id": message.id,
-            "endpoint_id": endpoint.id,
-            "article_id": message.article_id,
-        }
-        if finished == 2:
-            log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason, extra=context)
-        elif kind == "dead":
-            log.warning("message %s to %s dead-lettered: %s", message.id, endpoint.id, reason,
-                        extra=context)  # fmt: skip
-        elif kind == "retry":
-            log.info("message %s to %s will be retried: %s", message.id, endpoint.id, reason,
-                     extra=context)  # fmt: skip
-        else:
-            log.info("message %s to %s: %s", message.id, endpoint.id, kind, extra=context)
+        """Make one attempt a promotion asked for and wait until it is recorded."""
+        return self.attempt_many([(message_id, token)])[0]
 
     # Recovery and housekeeping
 

@@ -15,7 +15,11 @@ MAX_FILTER_ITEMS = 100
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 1000
 MAX_IN_FLIGHT = 100
-_FIELDS = ("url", "events", "authors", "tags", "description", "max_in_flight")
+MAX_RATE_LIMIT = 10_000
+ORDERINGS = ("none", "fifo")
+_FIELDS = (
+    "url", "events", "authors", "tags", "description", "max_in_flight", "rate_limit", "ordering",
+)  # fmt: skip
 
 
 class SubscriptionError(SyndicateError):
@@ -36,6 +40,9 @@ class SubscriptionChanges:
     tags: tuple[str, ...] | None = None
     description: str | None = None
     max_in_flight: int | None = None
+    #: Messages per second; 0 removes the limit.
+    rate_limit: int | None = None
+    ordering: str | None = None
 
 
 def parse_subscription(data: object, *, creating: bool) -> SubscriptionChanges:
@@ -54,6 +61,8 @@ def parse_subscription(data: object, *, creating: bool) -> SubscriptionChanges:
         tags=_names("tags", data["tags"]) if "tags" in data else None,
         description=_description(data["description"]) if "description" in data else None,
         max_in_flight=_cap(data["max_in_flight"]) if "max_in_flight" in data else None,
+        rate_limit=_rate(data["rate_limit"]) if "rate_limit" in data else None,
+        ordering=_ordering(data["ordering"]) if "ordering" in data else None,
     )
 
 
@@ -120,6 +129,23 @@ def _cap(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_IN_FLIGHT:
         raise SubscriptionError("max_in_flight", f"must be an integer from 1 to {MAX_IN_FLIGHT}")
     return value
+
+
+def _rate(value: object) -> int:
+    """Messages per second, or 0 for none (JSON null or 0)."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_RATE_LIMIT:
+        raise SubscriptionError(
+            "rate_limit", f"must be null (no limit) or an integer from 1 to {MAX_RATE_LIMIT}"
+        )
+    return value
+
+
+def _ordering(value: object) -> str:
+    if value not in ORDERINGS:
+        raise SubscriptionError("ordering", f"must be one of: {', '.join(ORDERINGS)}")
+    return str(value)
 
 
 def matches(

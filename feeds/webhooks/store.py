@@ -29,13 +29,13 @@ message here (leased ones once their lease ends).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from psycopg import sql
 
-from feeds.webhooks import rows, schedule
+from feeds.webhooks import batches, rows, schedule
+from feeds.webhooks.figures import StoreFigures
 from feeds.webhooks.records import (
     PENDING_STATUSES,
     RESPONSE_KEEP_BYTES,
@@ -51,7 +51,7 @@ from feeds.webhooks.records import (
     new_message_id,
 )
 from feeds.webhooks.rows import ENDPOINT_COLUMNS, ENDPOINT_SELECT, MESSAGE_COLUMNS, MESSAGE_WIDTH
-from feeds.webhooks.schedule import ts_or_none
+from feeds.webhooks.schedule import Outcome, ts_or_none
 from worker.database.connect import Connection, Database
 from worker.database.times import ts
 
@@ -79,6 +79,7 @@ _SPACING = 1e-5
 _ENDPOINT_FIELDS: dict[str, Callable[[Any], object]] = {
     "url": str, "events": list, "authors": list, "tags": list, "description": str,
     "max_in_flight": int, "enabled": bool, "updated_at": ts,
+    "rate_limit": lambda value: value or None, "ordering": str,
 }  # fmt: skip
 
 # A claim (see WebhookStore.claim) that returns the message, its payload and endpoint.
@@ -115,7 +116,7 @@ RETURNING id, article_id, version, type
 """
 
 
-class WebhookStore:
+class WebhookStore(StoreFigures):
     """Endpoints and messages in PostgreSQL (tables in ``0002_webhooks.sql``, compacted
     by ``0003_compact_messages.sql``).
 
@@ -126,14 +127,6 @@ class WebhookStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @contextmanager
-    def _connection(self, conn: Connection | None = None) -> Iterator[Connection]:
-        if conn is not None:
-            yield conn
-        else:
-            with self.db.connection() as pooled:
-                yield pooled
-
     # Endpoints
 
     def save_endpoint(self, endpoint: Endpoint) -> None:
@@ -142,8 +135,8 @@ class WebhookStore:
             conn.execute(
                 "INSERT INTO webhook_endpoints (id, url, events, authors, tags, description, "
                 "enabled, disabled_reason, disabled_at, created_at, updated_at, max_in_flight, "
-                "failing_since, last_success_at, last_failure_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "failing_since, last_success_at, last_failure_at, rate_limit, ordering) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, events = EXCLUDED.events, "
                 "authors = EXCLUDED.authors, tags = EXCLUDED.tags, "
                 "description = EXCLUDED.description, enabled = EXCLUDED.enabled, "
@@ -151,13 +144,14 @@ class WebhookStore:
                 "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
                 "max_in_flight = EXCLUDED.max_in_flight, failing_since = EXCLUDED.failing_since, "
                 "last_success_at = EXCLUDED.last_success_at, "
-                "last_failure_at = EXCLUDED.last_failure_at",
+                "last_failure_at = EXCLUDED.last_failure_at, rate_limit = EXCLUDED.rate_limit, "
+                "ordering = EXCLUDED.ordering",
                 (endpoint.id, endpoint.url, list(endpoint.events), list(endpoint.authors),
                  list(endpoint.tags), endpoint.description, endpoint.enabled,
                  endpoint.disabled_reason, ts_or_none(endpoint.disabled_at),
                  ts(endpoint.created_at), ts(endpoint.updated_at), endpoint.max_in_flight,
                  ts_or_none(endpoint.failing_since), ts_or_none(endpoint.last_success_at),
-                 ts_or_none(endpoint.last_failure_at)),
+                 ts_or_none(endpoint.last_failure_at), endpoint.rate_limit, endpoint.ordering),
             )  # fmt: skip
             _write_secrets(conn, endpoint.id, endpoint.secrets)
 
@@ -353,6 +347,20 @@ class WebhookStore:
         width = MESSAGE_WIDTH
         return rows.message(row[:width], bytes(row[width]), []), rows.endpoint(row[width + 1 :])
 
+    def take_many(
+        self, pairs: Sequence[tuple[str, int]], *, now: float, guard: float
+    ) -> list[tuple[Message, Endpoint]]:
+        """:meth:`take` for many (message id, token) pairs in one statement: those whose
+        claim is accepted, in the order given."""
+        with self.db.connection() as conn:
+            return batches.take_many(conn, pairs, now=now, guard=guard)
+
+    def finish_many(self, outcomes: Sequence[tuple[Outcome, str]]) -> list[int]:
+        """:meth:`finish` for many outcomes (each with its endpoint's id), in one
+        transaction sent in one round trip; the result of each, in the order given."""
+        with self.db.connection() as conn:
+            return batches.finish_many(conn, outcomes)
+
     def finish(
         self,
         message: Message,
@@ -400,57 +408,6 @@ class WebhookStore:
         batch per transaction; then the payloads no message uses any more."""
         with self.db.connection() as conn:
             return schedule.trim(conn, older_than=older_than, batch=batch)
-
-    # Figures (status, metrics, benchmarks)
-
-    def counters(self, *, conn: Connection | None = None) -> dict[str, int]:
-        """Attempt and outcome counters: attempts_delivered, attempts_failed,
-        dead_letters, endpoints_disabled (only those counted so far)."""
-        with self._connection(conn) as c:
-            found = c.execute(
-                "SELECT name, sum(value) FROM webhook_counters GROUP BY name ORDER BY name"
-            ).fetchall()
-        return {str(name): int(total) for name, total in found}
-
-    def stats(self) -> dict[str, int]:
-        """The counters, with the number of pending (scheduled) and dead messages and of
-        all messages."""
-        with self.db.connection() as conn:
-            counters = self.counters(conn=conn)
-            row = conn.execute(
-                "SELECT count(*) FILTER (WHERE status IN ('s', 'q')), "
-                "count(*) FILTER (WHERE status = 'x'), count(*) FROM webhook_messages"
-            ).fetchone()
-        assert row is not None
-        scheduled, dead, total = (int(value) for value in row)
-        return counters | {"scheduled": scheduled, "dead": dead, "messages": total}
-
-    def endpoint_states(self, *, conn: Connection | None = None) -> dict[str, int]:
-        """Endpoints by state: disabled, failing (enabled, but failing), healthy."""
-        with self._connection(conn) as c:
-            row = c.execute(
-                "SELECT count(*) FILTER (WHERE NOT enabled), "
-                "count(*) FILTER (WHERE enabled AND failing_since IS NOT NULL), "
-                "count(*) FILTER (WHERE enabled AND failing_since IS NULL) FROM webhook_endpoints"
-            ).fetchone()
-        assert row is not None
-        return {"disabled": int(row[0]), "failing": int(row[1]), "healthy": int(row[2])}
-
-    def schedule_sizes(self, *, now: float, conn: Connection | None = None) -> dict[str, int]:
-        """Pending messages (``scheduled``), those due now, and dead letters."""
-        with self._connection(conn) as c:
-            pending = c.execute(
-                # One count per state, each over the partial index of that state.
-                "SELECT (SELECT count(*) FROM webhook_messages WHERE status = 's') "
-                "+ (SELECT count(*) FROM webhook_messages WHERE status = 'q'), "
-                "(SELECT count(*) FROM webhook_messages WHERE status = 's' "
-                "AND next_due <= %(now)s) + (SELECT count(*) FROM webhook_messages "
-                "WHERE status = 'q' AND lease_until <= %(now)s)",
-                {"now": ts(now)},
-            ).fetchone()
-            dead = c.execute("SELECT count(*) FROM webhook_messages WHERE status = 'x'").fetchone()
-        assert pending is not None and dead is not None
-        return {"scheduled": int(pending[0]), "due_now": int(pending[1]), "dead": int(dead[0])}
 
 
 def _write_secrets(conn: Connection, endpoint_id: str, secrets_: Sequence[Secret]) -> None:
