@@ -81,8 +81,8 @@ def queue_types(url: str) -> dict[str, str]:
 class PrivateNode:
     """A RabbitMQ node of the test's own (its port, its data), that it may kill."""
 
-    def __init__(self, directory: Path, port: int) -> None:
-        self.directory, self.port = directory, port
+    def __init__(self, directory: Path, port: int, dist_port: int) -> None:
+        self.directory, self.port, self.dist_port = directory, port, dist_port
         self.name = f"syntest{uuid.uuid4().hex[:6]}@localhost"
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ class PrivateNode:
             "HOME": str(base),  # its own Erlang cookie
             "RABBITMQ_NODENAME": self.name,
             "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(self.port + 20000),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),  # Erlang distribution
             "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
             "RABBITMQ_LOG_BASE": str(base / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),

@@ -157,9 +157,9 @@ def private_node() -> Iterator[PrivateNode]:
     if not private_node_available():
         pytest.skip("rabbitmq-server not installed: cannot start a private node to crash")
     directory = Path(f"/tmp/syn-rmq-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
-    node = PrivateNode(directory, free_port())
-    node.start()
+    node = PrivateNode(directory, free_port(), free_port())
     try:
+        node.start()
         yield node
     finally:
         node.kill()
