@@ -15,17 +15,26 @@ Reliability choices (see docs/operations.md for the reasoning):
   name: on Redis a publish then needs no binding record, so a Redis that lost its data
   (FLUSHALL, a restart without its append-only file) still routes new tasks, and the
   outbox sweeps re-send what it lost.
+
+On RabbitMQ (``CELERY_BROKER_URL=amqp://…``) every queue is a quorum queue (replicated
+across the cluster's nodes, ``x-queue-type: quorum``), publishes wait for the broker's
+confirm, and countdowns use Celery's native delayed delivery, which needs the queues
+bound to a topic exchange (``syndicate``), not the default direct one. A killed worker's
+unacknowledged messages come back as soon as its connection closes: no visibility
+timeout.
 """
 
 from __future__ import annotations
 
+import math
+
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from config.logging import install_celery_logging
+from config.logging import celery_process_name, install_celery_logging
 from config.settings import Settings
-from worker import telemetry
-from worker.connection import broker_transport_sentinel, broker_url
+from worker import telemetry, tracing
+from worker.connection import broker_transport_sentinel, celery_broker_url, is_amqp
 
 QUEUE_INGEST = "ingest"
 QUEUE_PUBLISH = "publish"
@@ -44,22 +53,62 @@ TASK_ROUTES = {
 }
 
 
+#: The topic exchange of the task queues on RabbitMQ (native delayed delivery needs one).
+AMQP_EXCHANGE = "syndicate"
+
+
 def _queue(name: str) -> Queue:
     """A queue fed by the default exchange (routing key = queue name, no binding)."""
     return Queue(name, Exchange(""), routing_key=name)  # type: ignore[no-untyped-call]
 
 
-def celery_config(settings: Settings) -> dict[str, object]:
-    """The Celery configuration for ``settings``."""
+def _quorum_queue(name: str) -> Queue:
+    """A replicated RabbitMQ queue bound to the topic exchange by its own name."""
+    exchange = Exchange(AMQP_EXCHANGE, type="topic", durable=True)  # type: ignore[no-untyped-call]
+    return Queue(  # type: ignore[no-untyped-call]
+        name, exchange, routing_key=name, queue_arguments={"x-queue-type": "quorum"}
+    )
+
+
+def broker_countdown(settings: Settings, seconds: float) -> float:
+    """A countdown the broker can honour: RabbitMQ's native delayed delivery counts whole
+    seconds (and refuses 0), so a shorter one is rounded up there."""
+    if is_amqp(celery_broker_url(settings)) and seconds > 0:
+        return float(max(1, math.ceil(seconds)))
+    return seconds
+
+
+def broker_config(settings: Settings) -> dict[str, object]:
+    """The broker part of the configuration: Redis (default) or RabbitMQ."""
+    url = celery_broker_url(settings)
+    names = (*CPU_QUEUES, *IO_QUEUES)
+    if is_amqp(url):
+        return {
+            "broker_url": url,
+            "broker_transport_options": {"confirm_publish": True},
+            "task_queues": [_quorum_queue(name) for name in names],
+            "task_default_queue_type": "quorum",
+            "task_default_exchange": AMQP_EXCHANGE,
+            "task_default_exchange_type": "topic",
+            "worker_detect_quorum_queues": True,
+        }
     return {
-        "broker_url": broker_url(settings),
-        "broker_connection_retry_on_startup": True,
+        "broker_url": url,
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,
             "unacked_restore_throttle": 1,
             **broker_transport_sentinel(settings),
         },
+        "task_queues": [_queue(name) for name in names],
+    }
+
+
+def celery_config(settings: Settings) -> dict[str, object]:
+    """The Celery configuration for ``settings``."""
+    return {
+        **broker_config(settings),
+        "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -70,7 +119,6 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.soft_time_limit,
         "task_default_queue": QUEUE_INGEST,
-        "task_queues": [_queue(name) for name in (*CPU_QUEUES, *IO_QUEUES)],
         "task_routes": TASK_ROUTES,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
@@ -110,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     app.conf.update(celery_config(settings))
     app.conf.update(include=["worker.tasks"])
     telemetry.install()
+    tracing.install_celery(celery_process_name())
     return app
 
 

@@ -13,7 +13,9 @@ A JSON line holds ``time`` (RFC 3339, UTC, milliseconds), ``level``, ``logger``,
 context fields as `` key=value``. Inside a Celery task the task id and name are added
 by :class:`TaskContextFilter`.
 
-Before anything is written, :class:`RedactingFilter` scrubs secrets from the message,
+Routine lines (periodic ticks, start-up chatter) are moved to DEBUG by
+:class:`~config.quiet_logs.QuietFilter`. Before anything is written,
+:class:`RedactingFilter` scrubs secrets from the message,
 every string field and the traceback: webhook secrets (``whsec_…``), ``Bearer`` tokens
 and ``Authorization`` values, the configured API tokens, ``secret``/``password``/
 ``…_token`` key-value pairs (``hub.secret=…`` included) and the userinfo of URLs
@@ -24,11 +26,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
+
+from config.quiet_logs import QuietFilter
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -348,6 +354,7 @@ def make_handler(
         handler = logging.FileHandler(filename, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler.addFilter(QuietFilter())
     handler.addFilter(TaskContextFilter())
     handler.addFilter(RedactingFilter(Redactor(secrets)))
     formatter = JsonFormatter(process) if log_format == "json" else TextFormatter(process)
@@ -417,6 +424,11 @@ def celery_process_name(argv: Iterable[str] | None = None) -> str:
     return "celery"
 
 
+ROOT_EXPLAINED = "SYNDICATE_ROOT_EXPLAINED"
+"""Set by ``syndicate up`` once it has explained running as root: its workers then do not
+repeat Celery's superuser warning each."""
+
+
 def install_celery_logging() -> None:
     """Configure logging when Celery would (worker and beat start-up), in our format.
 
@@ -428,6 +440,10 @@ def install_celery_logging() -> None:
     """
     from celery import signals  # noqa: PLC0415 - only Celery processes need Celery
 
+    if os.environ.get(ROOT_EXPLAINED):
+        from celery.exceptions import SecurityWarning  # noqa: PLC0415
+
+        warnings.filterwarnings("ignore", category=SecurityWarning)
     signals.celeryd_init.connect(_on_celeryd_init, weak=False, dispatch_uid="syndicate-logging")
     signals.setup_logging.connect(
         _on_celery_setup_logging, weak=False, dispatch_uid="syndicate-logging"

@@ -57,6 +57,7 @@ class Settings:
     delivery_retention: float = 30 * 86400.0
     delivery_tick: float = 1.0
     database_url: str | None = None
+    broker_url: str | None = None
     database_pool_size: int = 8
     submission_retention: float = 30 * 86400.0
     ingest_lease: float = 15.0
@@ -113,6 +114,7 @@ class Settings:
         return cls(
             redis_url=env.text("REDIS_URL", "") or None,
             database_url=env.text("DATABASE_URL", "") or None,
+            broker_url=env.text("CELERY_BROKER_URL", "") or None,
             database_pool_size=env.integer("SYNDICATE_DATABASE_POOL_SIZE", 8, minimum=1),
             data_dir=data_dir,
             api_tokens=env.items("SYNDICATE_API_TOKENS"),

@@ -58,6 +58,10 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
         title="syndicate",
         version="0.1.0",
         description="Articles in; summarized feeds and signed webhooks out.",
+        # FastAPI's own OpenTelemetry: a server span per request once worker.tracing has
+        # set a tracer provider (none is set without OTEL_EXPORTER_OTLP_ENDPOINT, and it
+        # then does nothing). The request span alone: tasks hang under it.
+        telemetry={"operation_spans": False, "metrics": False, "logs": False},
     )
     _install_error_handlers(app)
     require_token = _token_checker(settings)
@@ -148,7 +152,7 @@ def create_app(settings: Settings, submitter: Submitter) -> FastAPI:
     install_portal_link_route(app, webhooks, require_token)
     install_pages(app, submitter, webhooks, wake_delivery)
     install_failure_routes(app, submitter, require_token)
-    install_ops_routes(app, submitter.store)
+    install_ops_routes(app, submitter.store, settings.broker_url)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

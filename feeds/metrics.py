@@ -1,4 +1,5 @@
-"""``GET /metrics``: Prometheus metrics computed from Redis and PostgreSQL at scrape time.
+"""``GET /metrics``: Prometheus metrics computed from Redis, PostgreSQL and the broker
+(queue depths and consumers: Redis lists or RabbitMQ queues) at scrape time.
 
 The workers record histograms and counters in Redis (:mod:`worker.telemetry`), so any
 API process reports the same figures for every worker on every host; gauges (queue
@@ -23,6 +24,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from feeds.webhooks.store import WebhookStore
+from worker.broker_queues import BROKER_TROUBLE
+from worker.connection import is_amqp
 from worker.database.connect import DATABASE_TROUBLE
 from worker.keys import as_text
 from worker.status import live_consumers, queue_states
@@ -44,10 +47,11 @@ _HISTOGRAMS = {
 class SyndicateCollector(Collector):
     """Reads every figure from Redis when Prometheus scrapes."""
 
-    def __init__(self, client: redis.Redis, store: Store) -> None:
+    def __init__(self, client: redis.Redis, store: Store, broker: str | None = None) -> None:
         self.client = client
         self.store = store
         self.keys = store.keys
+        self.broker = broker
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("syndicate_redis_up", "Whether Redis answered this scrape")
@@ -72,7 +76,6 @@ class SyndicateCollector(Collector):
 
     def _collect(self, now: float, counts: dict[str, Any] | None) -> Iterator[Metric]:
         yield from self._queue_metrics(now)
-        yield from self._worker_metrics(now)
         for metric, (documentation, label) in _HISTOGRAMS.items():
             yield self._histogram(metric, documentation, label)
         yield self._counter("tasks", "syndicate_tasks", "Finished tasks by final state",
@@ -83,24 +86,36 @@ class SyndicateCollector(Collector):
         yield from self._store_gauges(counts)
 
     def _queue_metrics(self, now: float) -> Iterator[Metric]:
+        """Depths and consumers from the broker; left out (broker_up 0) when RabbitMQ is
+        unreachable."""
+        broker_up = GaugeMetricFamily("syndicate_broker_up", "Whether the broker answered")
+        try:
+            states = queue_states(self.client, now, self.broker)
+            consumers = {name: state.get("consumers") for name, state in states.items()}
+            if self.broker is None or not is_amqp(self.broker):
+                consumers = dict(live_consumers(self.client, self.keys, now))
+        except BROKER_TROUBLE as error:
+            log.warning("metrics: queue figures left out, the broker is unreachable: %s", error)
+            broker_up.add_metric([], 0)
+            yield broker_up
+            return
+        broker_up.add_metric([], 1)
+        yield broker_up
         length = GaugeMetricFamily("syndicate_queue_length", "Messages waiting", labels=["queue"])
         age = GaugeMetricFamily(
             "syndicate_queue_oldest_age_seconds", "Age of the oldest waiting message",
             labels=["queue"],
         )  # fmt: skip
-        for queue, state in queue_states(self.client, now).items():
+        consuming = GaugeMetricFamily(
+            "syndicate_queue_consumers", "Consumers attached to a queue", labels=["queue"]
+        )
+        for queue, state in states.items():
             length.add_metric([queue], state["depth"])
             age.add_metric([queue], state["oldest_age"] or 0.0)
+            consuming.add_metric([queue], consumers.get(queue) or 0)
         yield length
         yield age
-
-    def _worker_metrics(self, now: float) -> Iterator[Metric]:
-        consumers = GaugeMetricFamily(
-            "syndicate_queue_consumers", "Live workers consuming a queue", labels=["queue"]
-        )
-        for queue, count in live_consumers(self.client, self.keys, now).items():
-            consumers.add_metric([queue], count)
-        yield consumers
+        yield consuming
 
     def _histogram(self, metric: str, documentation: str, label: str) -> Metric:
         family = HistogramMetricFamily(f"syndicate_{metric}", documentation, labels=[label])
@@ -181,8 +196,8 @@ class SyndicateCollector(Collector):
             yield GaugeMetricFamily(name, documentation, value=value)
 
 
-def render_metrics(client: redis.Redis, store: Store) -> bytes:
-    """The exposition text for one scrape."""
+def render_metrics(client: redis.Redis, store: Store, broker: str | None = None) -> bytes:
+    """The exposition text for one scrape (``broker``: a RabbitMQ URL, if that is Celery's)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SyndicateCollector(client, store))
+    registry.register(SyndicateCollector(client, store, broker))
     return generate_latest(registry)

@@ -13,7 +13,7 @@ def test_compose_services_migrations_and_redis_durability() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert set(services) == {
-        "postgres", "migrate", "redis", "worker", "worker-io", "beat", "api", "flower",
+        "postgres", "migrate", "redis", "rabbitmq", "worker", "worker-io", "beat", "api", "flower",
     }  # fmt: skip
     redis_command = services["redis"]["command"]
     for flag in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction"):

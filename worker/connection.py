@@ -1,7 +1,9 @@
 """Where Redis is: ``REDIS_URL`` if set, else the embedded server under the data directory.
 
 One function gives each client its URL, so the API, the workers and the CLI always
-agree. redis-py and kombu spell Unix sockets differently (``unix://`` and
+agree. Redis is always the coordination store; Celery's broker is the same Redis unless
+``CELERY_BROKER_URL`` names a RabbitMQ (``amqp://``), see :func:`celery_broker_url`.
+redis-py and kombu spell Unix sockets differently (``unix://`` and
 ``redis+socket://``); both are derived from the same setting.
 
 Sentinel: ``REDIS_URL=sentinel://host1:26379;sentinel://host2:26379/0`` (kombu's
@@ -34,8 +36,21 @@ def redis_url(settings: Settings) -> str:
     return EmbeddedRedis(settings.data_dir).url
 
 
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def is_amqp(url: str) -> bool:
+    """Whether ``url`` names a RabbitMQ (AMQP 0-9-1) broker."""
+    return urlsplit(url).scheme in AMQP_SCHEMES
+
+
+def celery_broker_url(settings: Settings) -> str:
+    """Celery's broker: ``CELERY_BROKER_URL`` when set (RabbitMQ), else the Redis server."""
+    return settings.broker_url or broker_url(settings)
+
+
 def broker_url(settings: Settings) -> str:
-    """URL for Celery's broker (kombu)."""
+    """URL of the Redis server as Celery's broker (kombu's spelling)."""
     url = redis_url(settings)
     parts = urlsplit(url)
     if parts.scheme == "unix":

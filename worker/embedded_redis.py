@@ -82,19 +82,19 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with start_lock(self.data_dir / "redis.lock"):
             if self.ping() or self._wait_for_running_server():
-                log.info("reusing embedded Redis at %s", self.socket_path)
+                log.debug("reusing embedded Redis at %s", self.socket_path)
                 return self
             self.socket_path.unlink(missing_ok=True)
             self._process = self._spawn()
             self._wait_until_ready()
-        log.info("started embedded Redis (pid %s) at %s", self._process.pid, self.socket_path)
+        log.debug("started embedded Redis (pid %s) at %s", self._process.pid, self.socket_path)
         return self
 
     def stop(self) -> None:
         """Stop the server if this object started it; AOF is flushed by Redis on SIGTERM."""
         process, self._process = self._process, None
         if stop_child(process, name="embedded Redis", how=signal.SIGTERM, timeout=_STOP_TIMEOUT):
-            log.info("stopped embedded Redis at %s", self.socket_path)
+            log.debug("stopped embedded Redis at %s", self.socket_path)
 
     def ping(self) -> bool:
         """Whether a server answers on the socket."""

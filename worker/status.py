@@ -1,5 +1,6 @@
-"""`syndicate status`: the whole system on one screen, read from PostgreSQL (the record)
-and Redis (queues, workers, counters) in a few round trips.
+"""`syndicate status`: the whole system on one screen, read from PostgreSQL (the record),
+Redis (workers, counters) and the broker (queues: Redis lists or RabbitMQ quorum queues)
+in a few round trips.
 
 :func:`gather` returns plain data (the ``--json`` output); :func:`render` prints it.
 """
@@ -15,10 +16,12 @@ import redis
 
 from config.celery_app import CPU_QUEUES, IO_QUEUES
 from feeds.webhooks.store import WebhookStore
-from worker.database.connect import Database
+from worker.broker_queues import amqp_queues, heartbeat_consumers, redis_queue_states
+from worker.connection import is_amqp
+from worker.database.connect import Database, redacted
 from worker.keys import Keys, as_text
 from worker.store import Store
-from worker.telemetry import SENT_AT_HEADER, THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
+from worker.telemetry import THROUGHPUT_BUCKET, WORKER_ALIVE_SECONDS
 
 QUEUES = (*CPU_QUEUES, *IO_QUEUES)
 #: A worker that has finished nothing for this long while a queue it consumes has a
@@ -32,19 +35,23 @@ class Thresholds:
     alive: float = WORKER_ALIVE_SECONDS
 
 
-def gather(client: redis.Redis, store: Store, *, now: float | None = None,
-           thresholds: Thresholds | None = None) -> dict[str, Any]:  # fmt: skip
-    """Everything `syndicate status` shows, as JSON-ready data."""
+def gather(
+    client: redis.Redis, store: Store, *, now: float | None = None,
+    thresholds: Thresholds | None = None, broker: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Everything `syndicate status` shows, as JSON-ready data (``broker``: a RabbitMQ
+    URL when Celery's broker is not the Redis)."""
     keys = store.keys
     counts = store.counts()
     now = time.time() if now is None else now
     limits = thresholds or Thresholds()
-    queues = queue_states(client, now)
+    queues = queue_states(client, now, broker)
     workers = _workers(client, keys, now, queues, limits)
     return {
         "at": now,
         "postgres": store.database_info(),
         "redis": _redis(client),
+        "broker": _broker(broker),
         "queues": queues,
         "workers": workers,
         "throughput_last_minute": _throughput(client, keys, now),
@@ -53,6 +60,12 @@ def gather(client: redis.Redis, store: Store, *, now: float | None = None,
         "deliveries": _deliveries(store.db, now),
         "problems": _problems(queues, workers),
     }
+
+
+def _broker(broker: str | None) -> dict[str, Any]:
+    if broker is None or not is_amqp(broker):
+        return {"kind": "redis"}
+    return {"kind": "rabbitmq", "url": redacted(broker), "queue_type": "quorum"}
 
 
 def _redis(client: redis.Redis) -> dict[str, Any]:
@@ -68,31 +81,19 @@ def _redis(client: redis.Redis) -> dict[str, Any]:
     }
 
 
-def queue_states(client: redis.Redis, now: float) -> dict[str, dict[str, Any]]:
-    with client.pipeline(transaction=False) as pipe:
-        for queue in QUEUES:
-            pipe.llen(queue)
-            pipe.lindex(queue, -1)  # kombu pushes on the left: the oldest is on the right
-        replies = pipe.execute()
-    shown = {}
-    for index, queue in enumerate(QUEUES):
-        depth, oldest = replies[2 * index], replies[2 * index + 1]
-        sent_at = _sent_at(oldest)
-        shown[queue] = {
-            "depth": int(depth),
-            "oldest_age": None if sent_at is None else round(max(0.0, now - sent_at), 1),
-        }
-    return shown
-
-
-def _sent_at(raw: bytes | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw).get("headers", {}).get(SENT_AT_HEADER)
-        return float(value) if value is not None else None
-    except (ValueError, AttributeError, TypeError):
-        return None
+def queue_states(
+    client: redis.Redis, now: float, broker: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Depth and oldest message's age of each queue on ``broker`` (a RabbitMQ URL, where
+    the age is unknown and the attached consumers are added; default: the Redis lists).
+    Raises one of :data:`~worker.broker_queues.BROKER_TROUBLE` when RabbitMQ cannot be
+    asked."""
+    if broker is None or not is_amqp(broker):
+        return redis_queue_states(client, QUEUES, now)
+    return {
+        name: {"depth": state.depth, "oldest_age": None, "consumers": state.consumers}
+        for name, state in amqp_queues(broker, QUEUES).items()
+    }
 
 
 def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict[str, Any]],
@@ -105,7 +106,7 @@ def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict
             continue  # long gone (killed without a goodbye): not worth a line
         waiting = [
             queue for queue in record.get("queues", [])
-            if (age := queues.get(queue, {}).get("oldest_age")) is not None and age > limits.stall
+            if _waiting(queues.get(queue, {}), limits.stall)
         ]  # fmt: skip
         idle_for = now - record.get("last_progress", now)
         record |= {
@@ -115,6 +116,15 @@ def _workers(client: redis.Redis, keys: Keys, now: float, queues: dict[str, dict
         }
         workers.append(record)
     return sorted(workers, key=lambda w: w["hostname"])
+
+
+def _waiting(queue: dict[str, Any], stall: float) -> bool:
+    """Whether a queue has work waiting: its oldest message is older than ``stall`` (Redis),
+    or, where ages are unknown (RabbitMQ), it holds any message."""
+    age = queue.get("oldest_age")
+    if age is None:
+        return "consumers" in queue and int(queue.get("depth", 0)) > 0
+    return bool(age > stall)
 
 
 def _throughput(client: redis.Redis, keys: Keys, now: float) -> int:
@@ -142,15 +152,14 @@ def _feeds(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def live_consumers(client: redis.Redis, keys: Keys, now: float) -> dict[str, int]:
-    """Live workers (a heartbeat within :data:`WORKER_ALIVE_SECONDS`) consuming each queue."""
-    consumers = dict.fromkeys(QUEUES, 0)
-    for raw in client.hvals(keys.workers):
-        record: dict[str, Any] = json.loads(raw)
-        if now - record.get("last_seen", 0) <= WORKER_ALIVE_SECONDS:
-            for queue in record.get("queues", []):
-                consumers[queue] = consumers.get(queue, 0) + 1
-    return consumers
+def live_consumers(
+    client: redis.Redis, keys: Keys, now: float, broker: str | None = None
+) -> dict[str, int]:
+    """Consumers of each queue: those attached to the RabbitMQ queue when ``broker`` is a
+    RabbitMQ URL, else the live workers (fresh heartbeat) that consume it."""
+    if broker is None or not is_amqp(broker):
+        return heartbeat_consumers(client, keys, QUEUES, now)
+    return {name: state.consumers for name, state in amqp_queues(broker, QUEUES).items()}
 
 
 def _deliveries(database: Database, now: float) -> dict[str, Any]:
@@ -199,6 +208,12 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _broker_line(broker: dict[str, Any]) -> str:
+    if broker["kind"] == "rabbitmq":
+        return f"Broker RabbitMQ {broker['url']}  {broker['queue_type']} queues"
+    return "Broker the Redis above"
+
+
 def render(status: dict[str, Any]) -> str:
     """The one-screen text form."""
     r, pg = status["redis"], status["postgres"]
@@ -208,11 +223,13 @@ def render(status: dict[str, Any]) -> str:
         f"Redis {r['version']}  memory {r['used_memory']}  "
         f"aof {'on' if r['aof'] else 'OFF'} ({r['aof_last_write'] or '-'})  "
         f"policy {r['maxmemory_policy']}  clients {r['clients']}",
+        _broker_line(status["broker"]),
         "",
         f"{'queue':10} {'depth':>7} {'oldest':>8}",
     ]
     for name, queue in status["queues"].items():
-        lines.append(f"{name:10} {queue['depth']:>7} {_age(queue['oldest_age']):>8}")
+        consumers = f"  {queue['consumers']} consumers" if "consumers" in queue else ""
+        lines.append(f"{name:10} {queue['depth']:>7} {_age(queue['oldest_age']):>8}{consumers}")
     lines += ["", f"workers ({sum(w['alive'] for w in status['workers'])} alive)"]
     for w in status["workers"]:
         state = "NOT CONSUMING" if w["not_consuming"] else ("ok" if w["alive"] else "GONE")

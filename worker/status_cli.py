@@ -9,6 +9,7 @@ import click
 import redis
 
 from config.settings import Settings
+from worker.broker_queues import BROKER_TROUBLE
 from worker.cli_common import require_redis
 from worker.connection import redis_client
 from worker.database.connect import DATABASE_TROUBLE, Database
@@ -29,7 +30,10 @@ def run_status(settings: Settings, *, as_json: bool, watch: float | None) -> int
         return 2
     while True:
         try:
-            status = gather(client, store)
+            status = gather(client, store, broker=settings.broker_url)
+        except BROKER_TROUBLE as error:
+            click.echo(f"syndicate: error: cannot ask the broker: {error}", err=True)
+            return 2
         except redis.RedisError as error:
             click.echo(f"syndicate: error: cannot read Redis: {error}", err=True)
             return 2

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -56,10 +56,16 @@ def _die_with_parent() -> None:
 class Supervisor:
     """Starts children, restarts the ones that die, stops them all on a signal."""
 
-    def __init__(self, children: Sequence[Child], env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        children: Sequence[Child],
+        env: dict[str, str],
+        on_started: Callable[[Sequence[Child]], None] | None = None,
+    ) -> None:
         self.children = list(children)
         self.env = env
         self.stopping = False
+        self.on_started = on_started
 
     def run(self) -> int:
         """Run until SIGINT/SIGTERM; returns the exit code."""
@@ -69,6 +75,8 @@ class Supervisor:
         try:
             for child in self.children:
                 self._start(child)
+            if self.on_started is not None:
+                self.on_started(self.children)
             while not self.stopping:
                 self._tend()
                 time.sleep(0.2)
@@ -93,7 +101,9 @@ class Supervisor:
         )
         child.started_at = time.monotonic()
         child.restart_at = None
-        log.info("started %s (pid %d)", child.name, child.process.pid)
+        # The first start is in the start-up summary; a restart is news.
+        level = logging.INFO if child.restarts else logging.DEBUG
+        log.log(level, "started %s (pid %d)", child.name, child.process.pid)
 
     def _tend(self) -> None:
         now = time.monotonic()
@@ -143,8 +153,8 @@ class Supervisor:
 
 
 def celery_command(*arguments: str) -> list[str]:
-    """argv for the Celery CLI with syndicate's app."""
-    return [sys.executable, "-m", "celery", "-A", "config.celery_app", *arguments]
+    """argv for the Celery CLI with syndicate's app, without its start-up banner."""
+    return [sys.executable, "-m", "celery", "-A", "config.celery_app", "--quiet", *arguments]
 
 
 def standard_children(
@@ -178,6 +188,6 @@ def standard_children(
         children.append(Child("beat", celery_command("beat", "-s", schedule, "--loglevel", "INFO")))
     children.append(Child("api", [
         sys.executable, "-m", "uvicorn", "--factory", "feeds.api:build_app",
-        "--host", host, "--port", str(port), "--no-access-log",
+        "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning",
     ]))  # fmt: skip
     return children

@@ -18,7 +18,7 @@ from celery import Task, shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 
 import worker.task_failures  # noqa: F401 - connects the task_failure signal
-from config.celery_app import QUEUE_INGEST
+from config.celery_app import QUEUE_INGEST, broker_countdown
 from config.settings import Settings
 from feeds import feed_store
 from feeds.publish import Publisher
@@ -89,8 +89,9 @@ def schedule_publish() -> None:
         # A short delay lets a burst of articles accumulate into one render per feed;
         # it is far below the visibility timeout, so the countdown is safe on Redis.
         rest = None if rest_until is None else float(rest_until)
-        countdown = publish_countdown(_settings().publish_delay, rest, time.time())
-        publish_feeds.apply_async(countdown=countdown)
+        settings = _settings()
+        countdown = publish_countdown(settings.publish_delay, rest, time.time())
+        publish_feeds.apply_async(countdown=broker_countdown(settings, countdown))
 
 
 def publish_countdown(delay: float, rest_until: float | None, now: float) -> float:

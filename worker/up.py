@@ -3,19 +3,21 @@ everything."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from config.logging import configure_logging
+from config.logging import ROOT_EXPLAINED, configure_logging
 from config.settings import Settings
-from worker.connection import embedded_for, redis_url
+from worker.connection import celery_broker_url, embedded_for, is_amqp, redis_url
 from worker.database.connect import database_url, embedded_database_for, redacted
 from worker.database.migrate import check_schema, upgrade
-from worker.supervisor import Supervisor, standard_children
+from worker.supervisor import Child, Supervisor, standard_children
 
 log = logging.getLogger("syndicate.up")
 
@@ -74,12 +76,13 @@ def run_up(
             host=host, port=port, concurrency=concurrency, io_threads=io_threads,
             queues=queues, data_dir=str(settings.data_dir.resolve()), beat=beat,
         )  # fmt: skip
-        _announce(settings, host, port)
+        _explain_root(env)
         if ingest_paths:
             threading.Thread(
                 target=_ingest_when_ready, args=(settings, env, ingest_paths), daemon=True
             ).start()
-        return Supervisor(children, env).run()
+        summary = functools.partial(_summary, settings, host, port)
+        return Supervisor(children, env, on_started=summary).run()
     finally:
         if embedded is not None:
             embedded.stop()
@@ -87,17 +90,46 @@ def run_up(
             embedded_db.stop()
 
 
-def _announce(settings: Settings, host: str, port: int) -> None:
+def _summary(settings: Settings, host: str, port: int, children: Sequence[Child]) -> None:
+    """One start-up record: where everything is (Celery's banners are switched off)."""
     base = f"http://{host}:{port}"
     token_note = (
         "from SYNDICATE_API_TOKENS" if settings.api_tokens
         else f"development token in {settings.data_dir / 'api-token'}"
     )  # fmt: skip
-    log.info("API: %s/v1/articles  docs: %s/docs  OpenAPI: %s/openapi.json", base, base, base)
+    processes = ", ".join(
+        f"{child.name} (pid {child.process.pid})" for child in children if child.process
+    )
+    embedded = " (embedded)"
     log.info(
-        "API token: %s; PostgreSQL: %s; Redis: %s",
-        token_note, redacted(database_url(settings)), redis_url(settings),
+        "syndicate is up\n  API:        %s/v1/articles  docs %s/docs  OpenAPI %s/openapi.json"
+        "\n  feeds:      %s/feeds/\n  API token:  %s\n  PostgreSQL: %s%s\n  Redis:      %s%s"
+        "\n  broker:     %s\n  processes:  %s",
+        base, base, base, base, token_note,
+        redacted(database_url(settings)), "" if settings.database_url else embedded,
+        redis_url(settings), "" if settings.redis_url else embedded,
+        _broker_note(settings), processes,
     )  # fmt: skip
+
+
+def _broker_note(settings: Settings) -> str:
+    url = celery_broker_url(settings)
+    if is_amqp(url):
+        return f"RabbitMQ {redacted(url)} (quorum queues)"
+    return "the Redis above"
+
+
+def _explain_root(env: dict[str, str]) -> None:
+    """Say once why running as root is discouraged, and keep every worker from repeating it."""
+    if os.geteuid() != 0:
+        return
+    log.warning(
+        "running as root: Celery discourages it because a worker that accepted pickled "
+        "messages could be made to run code as root. syndicate's workers accept JSON only, "
+        "so this is a warning, not a hole; still, run syndicate as an ordinary user (the "
+        "Docker image does). Celery's own copy of this warning is silenced in each worker."
+    )
+    env[ROOT_EXPLAINED] = "1"
 
 
 def _ingest_when_ready(settings: Settings, env: dict[str, str], paths: list[str]) -> None:

@@ -161,7 +161,7 @@ def _facts(submitter: Submitter, webhooks: Webhooks, failures: Failures) -> dict
     """What the page shows: ``syndicate status`` and the lists and charts around it."""
     store = submitter.store
     now = webhooks.clock()
-    status = gather(store.client, store, now=now)
+    status = gather(store.client, store, now=now, broker=webhooks.settings.broker_url)
     hour = now - 3600
     ingest = queries.event_counts(store.db, since=hour, width=60)
     delivery = queries.attempt_counts(store.db, since=hour, width=60)

@@ -1,7 +1,8 @@
 """A whole syndicate on a Redis and a database of its own, for fault tests that break things.
 
 Each test gets its own embedded Redis (AOF on, as in production) in a short temporary
-directory and its own PostgreSQL database on the session's test server, so it can
+directory and its own PostgreSQL database on the session's test server (and, for a test
+marked ``both_brokers`` or parametrized with ``broker``, a RabbitMQ vhost), so it can
 kill, restart or stop Redis without touching the session's servers,
 and starts exactly the processes it needs: workers, beat, API. Every process is
 stopped at the end, whatever the test did to it.
@@ -35,6 +36,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.receiver import Receiver
 from tests.postgres import ScratchDatabases
+from tests.rabbitmq import private_vhost
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
@@ -104,14 +106,34 @@ class System:
         self.redis.stop()
 
 
+BROKERS = ("redis", "rabbitmq")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``both_brokers`` runs once on Redis and once on RabbitMQ (skipped
+    with one line when no RabbitMQ is reachable)."""
+    if metafunc.definition.get_closest_marker("both_brokers"):
+        metafunc.parametrize("broker", BROKERS, indirect=True)
+
+
 @pytest.fixture
-def system(tmp_path: Path, databases: ScratchDatabases) -> Iterator[System]:
+def broker(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Celery's broker for the ``system``: None for its Redis, or a RabbitMQ vhost's URL."""
+    if getattr(request, "param", "redis") == "redis":
+        yield None
+        return
+    with private_vhost() as url:
+        yield url
+
+
+@pytest.fixture
+def system(tmp_path: Path, databases: ScratchDatabases, broker: str | None) -> Iterator[System]:
     # Unix socket paths are limited to ~100 bytes; keep the server's directory short.
     directory = Path(f"/tmp/syn-fault-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     server = EmbeddedRedis(directory).start()
     database_url = databases.create("fault")
     env = service_env(
-        RedisService(server.url, directory, server, database_url),
+        RedisService(server.url, directory, server, database_url, broker_url=broker or ""),
         SYNDICATE_PUBLIC_DIR=str(tmp_path / "public"),
         # The beat's safety nets (stalled submissions, dirty feeds) every 3 s, not 30 s.
         SYNDICATE_REQUEUE_INTERVAL="3",

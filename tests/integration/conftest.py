@@ -6,6 +6,8 @@ session. With ``REDIS_URL`` set, that server is used on database
 ``SYNDICATE_TEST_REDIS_DB`` (default 15), flushed once at the start. Tests isolate
 themselves with unique article titles rather than flushing between tests, because
 flushing would also drop Celery's queue bindings under a running worker.
+``SYNDICATE_TEST_BROKER=rabbitmq`` runs the session's Celery processes on a private
+RabbitMQ vhost instead of the Redis (see ``tests/rabbitmq.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import redis
 
 from config.settings import Settings
 from tests.postgres import ScratchDatabases
+from tests.rabbitmq import private_vhost
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
@@ -49,6 +52,7 @@ class RedisService:
     data_dir: Path
     embedded: EmbeddedRedis | None
     database_url: str = ""
+    broker_url: str = ""  # Celery's RabbitMQ, when it is not this Redis
 
     def database(self) -> Database:
         """One pool for the test process (pools are meant to live as long as it)."""
@@ -72,14 +76,24 @@ def _private_db_url(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def session_broker() -> Iterator[str]:
+    """``SYNDICATE_TEST_BROKER=rabbitmq`` runs the session's workers on a RabbitMQ vhost."""
+    if os.environ.get("SYNDICATE_TEST_BROKER", "redis") != "rabbitmq":
+        yield ""
+        return
+    with private_vhost() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def redis_service(
-    tmp_path_factory: pytest.TempPathFactory, databases: ScratchDatabases
+    tmp_path_factory: pytest.TempPathFactory, databases: ScratchDatabases, session_broker: str
 ) -> Iterator[RedisService]:
     data_dir = tmp_path_factory.mktemp("syndicate-data")
     database_url = databases.create("session")
     given = os.environ.get("REDIS_URL")
     if given:
-        service = RedisService(_private_db_url(given), data_dir, None, database_url)
+        service = RedisService(_private_db_url(given), data_dir, None, database_url, session_broker)
         service.client().flushdb()
         yield service
         return
@@ -87,7 +101,7 @@ def redis_service(
     short_dir = Path(f"/tmp/syn-test-{uuid.uuid4().hex[:8]}")  # noqa: S108 - test-only
     embedded = EmbeddedRedis(short_dir).start()
     try:
-        yield RedisService(embedded.url, short_dir, embedded, database_url)
+        yield RedisService(embedded.url, short_dir, embedded, database_url, session_broker)
     finally:
         embedded.stop()
         shutil.rmtree(short_dir, ignore_errors=True)
@@ -114,6 +128,9 @@ def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:
         "SYNDICATE_DELIVERY_TICK": "0.5s",
         "PYTHONPATH": str(ROOT),
     }
+    env.pop("CELERY_BROKER_URL", None)
+    if redis_service.broker_url:
+        env["CELERY_BROKER_URL"] = redis_service.broker_url
     env.update(extra)
     return env
 

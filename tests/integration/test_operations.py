@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
+from tests.rabbitmq import private_vhost
 from worker.keys import Keys
 from worker.status import Thresholds, gather, render
 from worker.submit import Submitter
@@ -116,10 +118,21 @@ def test_status_and_metrics_after_ingesting_and_delivering(
     assert api.get("/healthz").json() == {"status": "ok"}
 
 
+@pytest.fixture
+def own_broker(redis_service: RedisService) -> Iterator[dict[str, str]]:
+    """On RabbitMQ a broker of the test's own (a vhost): the session's workers share the
+    session's vhost whatever Redis database the test uses."""
+    if not redis_service.broker_url:
+        yield {}
+        return
+    with private_vhost() as url:
+        yield {"CELERY_BROKER_URL": url}
+
+
 def test_a_stuck_worker_is_flagged_and_readiness_follows_the_workers(
-    redis_service: RedisService, tmp_path: Path
+    redis_service: RedisService, tmp_path: Path, own_broker: dict[str, str]
 ) -> None:
-    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 13))
+    env = service_env(redis_service, REDIS_URL=other_db(redis_service.url, 13), **own_broker)
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
     client = submitter.store.client
@@ -144,11 +157,13 @@ def test_a_stuck_worker_is_flagged_and_readiness_follows_the_workers(
         def flagged() -> bool:
             return any(
                 w["not_consuming"]
-                for w in gather(client, submitter.store, thresholds=limits)["workers"]
+                for w in gather(
+                    client, submitter.store, thresholds=limits, broker=settings.broker_url
+                )["workers"]
             )
 
         wait_until(flagged, timeout=20, interval=0.5)
-        status = gather(client, submitter.store, thresholds=limits)
+        status = gather(client, submitter.store, thresholds=limits, broker=settings.broker_url)
         assert any("alive but has finished nothing" in p for p in status["problems"])
         assert "NOT CONSUMING" in render(status)
         for child in children:

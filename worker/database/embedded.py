@@ -80,14 +80,14 @@ class EmbeddedPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         with start_lock(self.root.parent / "postgres.lock"):
             if self.ping() or self._wait_for_running_server():
-                log.info("reusing embedded PostgreSQL at %s", self.root)
+                log.debug("reusing embedded PostgreSQL at %s", self.root)
                 self._ensure_database()
                 return self
             self._prepare()
             self._process = self._spawn()
             self._wait_until_ready()
             self._ensure_database()
-        log.info("started embedded PostgreSQL (pid %s) at %s", self._process.pid, self.root)
+        log.debug("started embedded PostgreSQL (pid %s) at %s", self._process.pid, self.root)
         return self
 
     def stop(self) -> None:
@@ -97,7 +97,7 @@ class EmbeddedPostgres:
             process, name="embedded PostgreSQL", how=signal.SIGINT, timeout=_STOP_TIMEOUT
         )
         if stopped:
-            log.info("stopped embedded PostgreSQL at %s", self.root)
+            log.debug("stopped embedded PostgreSQL at %s", self.root)
 
     def kill(self) -> None:
         """SIGKILL the server (fault tests: a crashed database); it can be started again."""
