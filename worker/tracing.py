@@ -1,6 +1,7 @@
 """OpenTelemetry traces: one trace per article, from ``POST /v1/articles`` through its
-ingest task, the feed publish and webhook dispatch it schedules, and the delivery
-batches that dispatch sends (each span names the ``webhook-id`` it carries).
+ingest task, the feed publish and webhook dispatch it schedules, the delivery batches
+that dispatch sends (each span names the ``webhook-id`` it carries), and every attempt
+of those batches (a client span per HTTP request, made when its outcome is recorded).
 
 Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is
 set: the SDK is not imported, no signal handler is connected, and FastAPI's own
@@ -76,6 +77,35 @@ def flush() -> None:
     force_flush = getattr(provider, "force_flush", None)
     if force_flush is not None:
         force_flush()
+
+
+def current_context() -> Any | None:
+    """The active span's context, to continue in another thread; ``None`` when tracing is
+    off or no span is active (nothing is imported then)."""
+    if not _installed:
+        return None
+    from opentelemetry import context, trace  # noqa: PLC0415
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    return context.get_current()
+
+
+def record_span(
+    name: str, parent: Any | None, *, start: float, end: float, attributes: dict[str, Any]
+) -> None:
+    """A finished client span under ``parent`` (from :func:`current_context`), timed by the
+    epoch seconds given; nothing when ``parent`` is ``None``."""
+    if parent is None:
+        return
+    from opentelemetry import trace  # noqa: PLC0415
+
+    tracer = trace.get_tracer("syndicate.webhooks")
+    span = tracer.start_span(
+        name, context=parent, kind=trace.SpanKind.CLIENT, attributes=attributes,
+        start_time=int(start * 1e9),
+    )  # fmt: skip
+    span.end(end_time=int(max(start, end) * 1e9))
 
 
 def install_celery(process: str) -> None:

@@ -24,6 +24,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
 
 from config.logging import current_task
 from config.settings import Settings
@@ -35,7 +37,7 @@ from feeds.webhooks.schedule import Outcome
 from feeds.webhooks.sender import AsyncSender, Request, Response
 from feeds.webhooks.signing import webhook_headers
 from feeds.webhooks.store import WebhookStore
-from worker import telemetry
+from worker import telemetry, tracing
 from worker.patience import patiently
 
 # Attempt lines keep the logger name they have always had (log filters and alerts use it).
@@ -81,6 +83,7 @@ class _Sent:
     sent_at: float
     response: Response
     answered_at: float
+    trace_parent: Any | None = None  # the deliver task's span, when tracing is on
 
 
 class Deliveries:
@@ -223,11 +226,12 @@ class Deliveries:
             for _, message, endpoint, _ in items
         ]  # fmt: skip
 
+        trace_parent = tracing.current_context()
+
         def answered(position: int, response: Response) -> None:
             index, message, endpoint, token = items[position]
-            self._responses.put(
-                _Sent(batch, index, message, endpoint, token, sent_at, response, self.clock())
-            )
+            self._responses.put(_Sent(batch, index, message, endpoint, token, sent_at, response,
+                                      self.clock(), trace_parent))  # fmt: skip
 
         with self._lock:
             self._in_flight += len(items)
@@ -276,6 +280,7 @@ class Deliveries:
         )  # fmt: skip
         for sent, outcome, result in zip(pending, outcomes, results, strict=True):
             _log_attempt(sent, outcome.kind, outcome.reason, result)
+            _trace_attempt(sent, outcome.kind)
         telemetry.record_many(
             "webhook_attempt_seconds",
             [(o.kind, s.response.latency) for o, s in zip(outcomes, pending, strict=True)],
@@ -319,6 +324,21 @@ class Deliveries:
         with self._settled:
             self._in_flight -= len(pending)
             self._settled.notify_all()
+
+
+def _trace_attempt(sent: _Sent, kind: str) -> None:
+    if sent.trace_parent is None:
+        return
+    attributes: dict[str, Any] = {
+        "webhook.id": sent.message.id,
+        "syndicate.endpoint_id": sent.endpoint.id,
+        "server.address": urlsplit(sent.endpoint.url).hostname or "",
+        "syndicate.outcome": kind,
+    }
+    if sent.response.status is not None:
+        attributes["http.response.status_code"] = sent.response.status
+    tracing.record_span("webhook attempt", sent.trace_parent, start=sent.sent_at,
+                        end=sent.answered_at, attributes=attributes)  # fmt: skip
 
 
 def _log_attempt(sent: _Sent, kind: str, reason: str, result: int) -> None:

@@ -75,6 +75,7 @@ def test_an_article_is_one_trace_from_request_to_webhook(
             wait_until(lambda: len(partner.received("/hook")) >= 1, timeout=60)
             webhook_id = partner.received("/hook")[0].headers["webhook-id"]
             wait_until(lambda: _delivered_span(otlp, webhook_id) is not None, timeout=30)
+            wait_until(lambda: _attempt_span(otlp, webhook_id) is not None, timeout=30)
         finally:
             for process in reversed(processes):
                 process.stop()
@@ -94,7 +95,21 @@ def test_an_article_is_one_trace_from_request_to_webhook(
     assert delivered is not None
     assert delivered.trace_id == server.trace_id
     assert delivered.parent_id == dispatch.span_id
+    attempt = _attempt_span(otlp, webhook_id)
+    assert attempt is not None
+    assert attempt.trace_id == server.trace_id
+    assert attempt.parent_id == delivered.span_id
+    assert attempt.attributes["http.response.status_code"] == 204
+    assert attempt.attributes["syndicate.outcome"] == "delivered"
+    assert attempt.attributes["server.address"] == "127.0.0.1"
     assert {span.process for span in trace} == {"api", "worker"}
+
+
+def _attempt_span(otlp: OtlpReceiver, webhook_id: str) -> Span | None:
+    for span in otlp.collected():
+        if span.name == "webhook attempt" and span.attributes.get("webhook.id") == webhook_id:
+            return span
+    return None
 
 
 def _delivered_span(otlp: OtlpReceiver, webhook_id: str) -> Span | None:
