@@ -35,6 +35,7 @@ T = TypeVar("T")
 # Long enough to cover the queue wait of a publish task; if its message were lost,
 # the flag expires and the next change (or the beat sweep) publishes again.
 _PUBLISH_FLAG_SECONDS = 60
+_DISPATCH_FLAG_SECONDS = 30
 #: After a publish run of d seconds, the next one scheduled by ingest waits at least
 #: this many times d: under a sustained stream of articles, publishing takes at most a
 #: tenth of one worker process, and the rest goes to ingest. A run of a few feeds takes
@@ -71,11 +72,28 @@ def ingest(submission_id: str) -> dict[str, object]:
     result = _patiently(
         lambda: process_submission(_store(), submission_id, _settings().core, now=time.time())
     )
-    telemetry.bump("articles", result.outcome)
     if result.outcome in ("published", "updated", "deleted"):
-        schedule_publish()
-        schedule_dispatch()
+        _count_and_schedule(result.outcome)
+    else:
+        telemetry.bump("articles", result.outcome)
     return result.as_dict()
+
+
+def _count_and_schedule(outcome: str) -> None:
+    """Count a changed article and take the publish and dispatch flags in one round trip
+    (three separate calls per article were a measurable share of ingest)."""
+    store = _store()
+    keys = store.keys
+    with store.client.pipeline(transaction=False) as pipe:
+        pipe.hincrby(keys.counter("articles"), outcome, 1)
+        pipe.set(keys.publish_scheduled, "1", nx=True, ex=_PUBLISH_FLAG_SECONDS)
+        pipe.get(keys.publish_rest)
+        pipe.set(keys.dispatch_scheduled, "1", nx=True, ex=_DISPATCH_FLAG_SECONDS)
+        _, publish_flag, rest_until, dispatch_flag = pipe.execute()
+    if publish_flag:
+        _queue_publish(rest_until)
+    if dispatch_flag:
+        _queue_dispatch()
 
 
 def schedule_publish() -> None:
@@ -86,12 +104,16 @@ def schedule_publish() -> None:
         pipe.get(store.keys.publish_rest)
         scheduled, rest_until = pipe.execute()
     if scheduled:
-        # A short delay lets a burst of articles accumulate into one render per feed;
-        # it is far below the visibility timeout, so the countdown is safe on Redis.
-        rest = None if rest_until is None else float(rest_until)
-        settings = _settings()
-        countdown = publish_countdown(settings.publish_delay, rest, time.time())
-        publish_feeds.apply_async(countdown=broker_countdown(settings, countdown))
+        _queue_publish(rest_until)
+
+
+def _queue_publish(rest_until: bytes | None) -> None:
+    # A short delay lets a burst of articles accumulate into one render per feed;
+    # it is far below the visibility timeout, so the countdown is safe on Redis.
+    rest = None if rest_until is None else float(rest_until)
+    settings = _settings()
+    countdown = publish_countdown(settings.publish_delay, rest, time.time())
+    publish_feeds.apply_async(countdown=broker_countdown(settings, countdown))
 
 
 def publish_countdown(delay: float, rest_until: float | None, now: float) -> float:
@@ -102,17 +124,14 @@ def publish_countdown(delay: float, rest_until: float | None, now: float) -> flo
     return max(delay, min(rest_until - now, _PUBLISH_FLAG_SECONDS / 2))
 
 
-def schedule_dispatch() -> None:
-    """Queue one webhook dispatch unless one is queued (or no endpoint exists).
+def _queue_dispatch() -> None:
+    """Queue a webhook dispatch if any endpoint exists (the caller took the flag).
 
     The Redis flag only coalesces bursts; if it is lost, the beat's next tick
     dispatches anyway. The flag is taken before asking PostgreSQL whether any endpoint
     exists, so a burst with no endpoints asks once per flag lifetime, not per article.
     """
-    client, keys = _store().client, _store().keys
-    if client.set(keys.dispatch_scheduled, "1", nx=True, ex=30) and (
-        _webhooks().store.has_endpoints()
-    ):
+    if _webhooks().store.has_endpoints():
         deliver_dispatch.delay()
 
 
