@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.postgres import ScratchDatabases
+from tests.rabbitmq import private_vhost
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -36,3 +38,14 @@ def databases() -> Iterator[ScratchDatabases]:
     found = ScratchDatabases()
     yield found
     found.close()
+
+
+@pytest.fixture(scope="session")
+def session_broker() -> Iterator[str]:
+    """``SYNDICATE_TEST_BROKER=rabbitmq`` runs the session's workers on a RabbitMQ vhost
+    (here, not in tests/integration, because the hostile suite shares that session)."""
+    if os.environ.get("SYNDICATE_TEST_BROKER", "redis") != "rabbitmq":
+        yield ""
+        return
+    with private_vhost() as url:
+        yield url

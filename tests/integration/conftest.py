@@ -31,7 +31,6 @@ import redis
 
 from config.settings import Settings
 from tests.postgres import ScratchDatabases
-from tests.rabbitmq import private_vhost
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
@@ -73,16 +72,6 @@ def _private_db_url(url: str) -> str:
     if parts.scheme == "unix":
         return urlunsplit(parts._replace(query=f"db={database}"))
     return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-@pytest.fixture(scope="session")
-def session_broker() -> Iterator[str]:
-    """``SYNDICATE_TEST_BROKER=rabbitmq`` runs the session's workers on a RabbitMQ vhost."""
-    if os.environ.get("SYNDICATE_TEST_BROKER", "redis") != "rabbitmq":
-        yield ""
-        return
-    with private_vhost() as url:
-        yield url
 
 
 @pytest.fixture(scope="session")
