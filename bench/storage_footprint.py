@@ -100,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         delivered_before = delivered(submitter)
         started = time.perf_counter()
         accepted = [submitter.submit(body) for body in copies(sample, options.articles, "run")]
-        wait_for(lambda: submitter.store.unfinished() == 0, 3600)
-        wait_for(lambda: _feeds_published(submitter), 600)
+        wait_for(lambda: submitter.store.unfinished() == 0, 3600, 1.0)
+        wait_for(lambda: _feeds_published(submitter), 600, 1.0)
         wanted = delivered_before + n_messages(options)
-        wait_for(lambda: delivered(submitter) >= wanted, 3600)
+        wait_for(lambda: delivered(submitter) >= wanted, 3600, 1.0)
         elapsed = time.perf_counter() - started
         time.sleep(3)
         after_memory = used_memory(client)
