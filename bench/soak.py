@@ -133,7 +133,7 @@ def start(procs: Processes, env: dict[str, str]) -> tuple[httpx.Client, str]:
     procs.start("api", [*uvicorn, "--port", str(api_port), "feeds.api:build_app"], env)
     procs.start(
         "receiver",
-        [*uvicorn, "--port", str(receiver_port), "bench.webhook_fanout:receiver_app"],
+        [*uvicorn, "--port", str(receiver_port), "bench.webhook_receiver:receiver_app"],
         env,
     )
     # As deployed: with worker heartbeats (readiness and `syndicate status` use them).

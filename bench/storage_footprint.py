@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 def start_children(env: dict[str, str], port: int) -> list[subprocess.Popen[bytes]]:
     """A CPU worker, an I/O worker and the fan-out bench's receiver (204 at once)."""
     receiver = [
-        sys.executable, "-m", "uvicorn", "--factory", "bench.webhook_fanout:receiver_app",
+        sys.executable, "-m", "uvicorn", "--factory", "bench.webhook_receiver:receiver_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log", "--lifespan", "off",
     ]  # fmt: skip
