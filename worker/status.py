@@ -198,7 +198,8 @@ def _problems(queues: dict[str, dict[str, Any]], workers: list[dict[str, Any]]) 
     return problems
 
 
-def _age(seconds: float | None) -> str:
+def age_text(seconds: float | None) -> str:
+    """An age as the status screen and the dashboard show it (`-` when unknown)."""
     if seconds is None:
         return "-"
     if seconds < 120:
@@ -229,7 +230,7 @@ def render(status: dict[str, Any]) -> str:
     ]
     for name, queue in status["queues"].items():
         consumers = f"  {queue['consumers']} consumers" if "consumers" in queue else ""
-        lines.append(f"{name:10} {queue['depth']:>7} {_age(queue['oldest_age']):>8}{consumers}")
+        lines.append(f"{name:10} {queue['depth']:>7} {age_text(queue['oldest_age']):>8}{consumers}")
     lines += ["", f"workers ({sum(w['alive'] for w in status['workers'])} alive)"]
     for w in status["workers"]:
         state = "NOT CONSUMING" if w["not_consuming"] else ("ok" if w["alive"] else "GONE")

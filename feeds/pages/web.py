@@ -23,6 +23,7 @@ from config.settings import Settings
 from feeds.api_base import read_body
 from feeds.pages import tokens
 from feeds.pages.forms import Form
+from worker.status import age_text
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -65,18 +66,8 @@ def when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
 templates.filters["when"] = when
-templates.filters["age"] = age
+templates.filters["age"] = age_text
 
 
 def page(name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
