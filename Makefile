@@ -32,8 +32,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The integration tests mostly wait on their services: four at a time fit 2 cores.
+TEST_PROCESSES ?= 4
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline_speed.py

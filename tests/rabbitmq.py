@@ -9,6 +9,7 @@ under a temporary directory) rather than restarting a server others use.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -41,13 +42,23 @@ def _rabbitmqctl(*arguments: str, env: dict[str, str] | None = None) -> None:
     )
 
 
-def require_rabbitmq() -> None:
-    """Skip (one line) unless RabbitMQ answers and ``rabbitmqctl`` can make vhosts."""
+@functools.cache
+def unusable() -> str | None:
+    """Why this run cannot use RabbitMQ (not reachable, no ``rabbitmqctl`` to make
+    vhosts), or None when it can."""
     parts = urlsplit(SERVER)
     if not _reachable(parts.hostname or "127.0.0.1", parts.port or 5672):
-        pytest.skip(f"RabbitMQ not reachable at {parts.hostname}:{parts.port or 5672}")
+        return f"RabbitMQ not reachable at {parts.hostname}:{parts.port or 5672}"
     if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl not found: cannot create a private vhost")
+        return "rabbitmqctl not found: cannot create a private vhost"
+    return None
+
+
+def require_rabbitmq() -> None:
+    """Skip unless RabbitMQ answers and ``rabbitmqctl`` can make vhosts."""
+    reason = unusable()
+    if reason:
+        pytest.skip(reason)
 
 
 @contextmanager

@@ -1,11 +1,11 @@
 """A whole syndicate on a Redis and a database of its own, for fault tests that break things.
 
-Each test gets its own embedded Redis (AOF on, as in production) in a short temporary
-directory and its own PostgreSQL database on the session's test server (and, for a test
-marked ``both_brokers`` or parametrized with ``broker``, a RabbitMQ vhost), so it can
-kill, restart or stop Redis without touching the session's servers,
-and starts exactly the processes it needs: workers, beat, API. Every process is
-stopped at the end, whatever the test did to it.
+Each test runs once per broker (see ``tests/conftest.py``). It gets its own embedded
+Redis (AOF on, as in production) in a short temporary directory, its own PostgreSQL
+database on the session's test server and, on RabbitMQ, a vhost of its own, so it can
+kill, restart or stop Redis without touching the session's servers, and starts exactly
+the processes it needs: workers, beat, API. Every process is stopped at the end,
+whatever the test did to it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from config.settings import Settings
 from feeds.publish import Publisher, feed_folder
 from feeds.render import ENTRY_NAMESPACE
 from feeds.webhooks.service import Webhooks
+from tests.conftest import brokers_for
 from tests.integration.conftest import (
     API_TOKEN,
     ApiProcess,
@@ -106,14 +107,10 @@ class System:
         self.redis.stop()
 
 
-BROKERS = ("redis", "rabbitmq")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test marked ``both_brokers`` runs once on Redis and once on RabbitMQ (skipped
-    with one line when no RabbitMQ is reachable)."""
-    if metafunc.definition.get_closest_marker("both_brokers"):
-        metafunc.parametrize("broker", BROKERS, indirect=True)
+    """Every test of a ``system`` runs once per broker (see ``tests/conftest.py``)."""
+    if "broker" in metafunc.fixturenames:
+        metafunc.parametrize("broker", brokers_for(metafunc.definition), indirect=True)
 
 
 @pytest.fixture

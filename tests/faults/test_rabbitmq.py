@@ -33,7 +33,7 @@ from tests.rabbitmq import PrivateNode, private_node_available, queue_types, req
 from worker.broker_queues import amqp_queues
 from worker.status import gather
 
-ON_RABBITMQ = pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+pytestmark = pytest.mark.rabbitmq_broker
 QUEUES = ("ingest", "publish", "deliver")
 
 
@@ -44,7 +44,6 @@ def metric(api_client: httpx.Client, name: str, queue: str) -> float:
     return float(found.group(1))
 
 
-@ON_RABBITMQ
 def test_quorum_queues_report_depths_and_consumers_and_carry_articles_to_feeds_and_webhooks(
     system: System, broker: str
 ) -> None:
@@ -105,7 +104,6 @@ def _claimed_at(system: System, submission_id: str) -> float:
     return claimed.timestamp() if isinstance(claimed, datetime) else float(claimed)
 
 
-@ON_RABBITMQ
 def test_a_whole_worker_sigkilled_has_its_task_run_elsewhere_at_once(
     system: System, broker: str
 ) -> None:

@@ -48,7 +48,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, broker: str | None) -> Iterator[Stack]:
     directory = Path(f"/tmp/syn-out-{uuid.uuid4().hex[:8]}")  # noqa: S108 - short socket path
     postgres = EmbeddedPostgres(directory).start()
     upgrade(postgres.url)
@@ -63,6 +63,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "SYNDICATE_REQUEUE_INTERVAL": "1", "SYNDICATE_INGEST_LEASE": "2s",
         "PYTHONPATH": str(ROOT),
     }  # fmt: skip
+    env.pop("CELERY_BROKER_URL", None)
+    if broker:
+        env["CELERY_BROKER_URL"] = broker
     found = Stack(directory, redis_server, postgres, env)
     yield found
     found.redis.stop()

@@ -1,7 +1,7 @@
 """Redis (embedded, append-only file) crashes and restarts while articles flow: every
 article the API accepted before the crash is stored, published and delivered, and the
-workers and the API reconnect by themselves. On RabbitMQ (``both_brokers``) Redis is
-then only the coordination store, and the same must hold."""
+workers and the API reconnect by themselves. On RabbitMQ (each fault test runs on both
+brokers) Redis is then only the coordination store, and the same must hold."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import threading
 import time
 
 import httpx
-import pytest
 
 from feeds.publish import Publisher
 from feeds.webhooks.spec import parse_subscription
@@ -26,7 +25,6 @@ def body(index: int) -> bytes:
     return f"Crash Story {index:03d}\nA story told around a crash.\nPart\nWords {index}.\n".encode()
 
 
-@pytest.mark.both_brokers
 def test_a_redis_crash_mid_flow_loses_nothing_accepted(system: System) -> None:
     system.env["SYNDICATE_FEED_ENTRIES"] = str(PAGE)
     # Tasks wait up to 7 s for Redis (soft time limit 8 s - 1 s), longer than the outage.

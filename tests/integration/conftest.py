@@ -6,8 +6,8 @@ session. With ``REDIS_URL`` set, that server is used on database
 ``SYNDICATE_TEST_REDIS_DB`` (default 15), flushed once at the start. Tests isolate
 themselves with unique article titles rather than flushing between tests, because
 flushing would also drop Celery's queue bindings under a running worker.
-``SYNDICATE_TEST_BROKER=rabbitmq`` runs the session's Celery processes on a private
-RabbitMQ vhost instead of the Redis (see ``tests/rabbitmq.py``).
+Each test runs twice: with the session's Celery processes on that Redis, then on a
+private RabbitMQ vhost (see ``tests/conftest.py`` and ``tests/rabbitmq.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import redis
 
 from config.settings import Settings
 from tests.postgres import ScratchDatabases
+from tests.rabbitmq import private_vhost
 from worker.database.connect import Database
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
@@ -94,6 +95,18 @@ def redis_service(
     finally:
         embedded.stop()
         shutil.rmtree(short_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def own_broker(redis_service: RedisService) -> Iterator[dict[str, str]]:
+    """For a test's processes on Redis and database of their own: on RabbitMQ, a vhost
+    of their own too (``service_env(..., **own_broker)``), or the session's workers,
+    which share the session's vhost, would take their tasks."""
+    if not redis_service.broker_url:
+        yield {}
+        return
+    with private_vhost() as url:
+        yield {"CELERY_BROKER_URL": url}
 
 
 def service_env(redis_service: RedisService, **extra: str) -> dict[str, str]:

@@ -55,10 +55,12 @@ def test_sign_in_sets_a_strict_session_cookie(api) -> None:
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
 
 
-def test_it_shows_what_syndicate_status_gathers(signed_in, store: Store) -> None:
+def test_it_shows_what_syndicate_status_gathers(
+    signed_in, store: Store, settings: Settings
+) -> None:
     page = signed_in.get("/dashboard")
     assert page.status_code == 200
-    status = gather(store.client, store)
+    status = gather(store.client, store, broker=settings.broker_url)
     for queue in QUEUES:
         row = re.search(rf'data-queue="{queue}">.*?class="depth">(\d+)<', page.text)
         assert row is not None and int(row.group(1)) == status["queues"][queue]["depth"]

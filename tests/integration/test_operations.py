@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,6 @@ from tests.integration.conftest import (
 )
 from tests.integration.databases import other_db
 from tests.integration.receiver import running_receiver
-from tests.rabbitmq import private_vhost
 from worker.keys import Keys
 from worker.status import Thresholds, gather, render
 from worker.submit import Submitter
@@ -116,17 +114,6 @@ def test_status_and_metrics_after_ingesting_and_delivering(
     ready = api.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert api.get("/healthz").json() == {"status": "ok"}
-
-
-@pytest.fixture
-def own_broker(redis_service: RedisService) -> Iterator[dict[str, str]]:
-    """On RabbitMQ a broker of the test's own (a vhost): the session's workers share the
-    session's vhost whatever Redis database the test uses."""
-    if not redis_service.broker_url:
-        yield {}
-        return
-    with private_vhost() as url:
-        yield {"CELERY_BROKER_URL": url}
 
 
 def test_a_stuck_worker_is_flagged_and_readiness_follows_the_workers(

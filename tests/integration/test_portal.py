@@ -233,9 +233,11 @@ def test_actions_change_only_the_sessions_endpoint(api, endpoints, webhooks) -> 
     csrf = csrf_of(client.get("/portal/"))
     dead = make_dead(webhooks, endpoints[0], body=b"{}", response="")
     replayed = client.post(f"/portal/messages/{dead}/replay", data={"csrf": csrf})
-    assert replayed.status_code == 303 and webhooks.message(dead).status == "scheduled"
+    # Out of the dead letters: due again, or already taken by the session's I/O worker.
+    assert replayed.status_code == 303
+    assert webhooks.message(dead).status in ("scheduled", "queued", "delivered")
     assert client.post("/portal/test", data={"csrf": csrf}).status_code == 303
-    tests = webhooks.store.messages(endpoint_id=endpoints[0], status="scheduled")
+    tests = webhooks.store.messages(endpoint_id=endpoints[0])
     assert any(m.type == "webhook.test" for m in tests)
     filters = {"csrf": csrf, "events": "article.deleted", "authors": "Ann Lee, Bo", "tags": ""}
     assert client.post("/portal/filters", data=filters).status_code == 303

@@ -69,12 +69,16 @@ class Cluster:
 
 @pytest.fixture
 def cluster(
-    redis_service: RedisService, tmp_path: Path, databases: ScratchDatabases
+    redis_service: RedisService,
+    tmp_path: Path,
+    databases: ScratchDatabases,
+    own_broker: dict[str, str],
 ) -> Iterator[Cluster]:
     database_url = databases.create("cluster")
     env = service_env(
-        redis_service, REDIS_URL=other_db(redis_service.url, 12), DATABASE_URL=database_url
-    )
+        redis_service, REDIS_URL=other_db(redis_service.url, 12), DATABASE_URL=database_url,
+        **own_broker,
+    )  # fmt: skip
     settings = Settings.from_env(env)
     store = Store(Database(database_url), redis.Redis.from_url(settings.redis_url or ""))
     store.client.flushdb()

@@ -24,14 +24,20 @@ from worker.submit import Submitter
 
 
 def test_killed_mid_delivery_the_message_is_delivered_with_the_same_id(
-    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+    redis_service: RedisService,
+    databases: ScratchDatabases,
+    tmp_path: Path,
+    own_broker: dict[str, str],
 ) -> None:
-    recovered_in = _kill_mid_delivery(redis_service, databases, tmp_path)
+    recovered_in = _kill_mid_delivery(redis_service, databases, tmp_path, **own_broker)
     print(f"delivered {recovered_in:.1f}s after the kill (visibility timeout 6s)")
 
 
 def test_killed_mid_delivery_with_production_timeouts_recovers_within_30s(
-    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+    redis_service: RedisService,
+    databases: ScratchDatabases,
+    tmp_path: Path,
+    own_broker: dict[str, str],
 ) -> None:
     """Production settings: the broker alone would hand the task back after the 90 s
     visibility timeout; the message's lease (connect + request timeouts + 5 s) does."""
@@ -40,7 +46,9 @@ def test_killed_mid_delivery_with_production_timeouts_recovers_within_30s(
         "SYNDICATE_WEBHOOK_CONNECT_TIMEOUT": "5s", "SYNDICATE_WEBHOOK_TIMEOUT": "15s",
         "SYNDICATE_UNACKED_RESTORE_INTERVAL": "5", "SYNDICATE_DELIVERY_TICK": "1s",
     }  # fmt: skip
-    recovered_in = _kill_mid_delivery(redis_service, databases, tmp_path, **production)
+    recovered_in = _kill_mid_delivery(
+        redis_service, databases, tmp_path, **production, **own_broker
+    )
     print(f"delivered {recovered_in:.1f}s after the kill (visibility timeout 90s, lease 25s)")
     assert recovered_in <= 30, recovered_in
 
@@ -91,7 +99,10 @@ def _kill_mid_delivery(
 
 
 def test_redis_wiped_while_a_retry_waits_the_message_is_still_delivered(
-    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+    redis_service: RedisService,
+    databases: ScratchDatabases,
+    tmp_path: Path,
+    own_broker: dict[str, str],
 ) -> None:
     # The retry comes 4 s (+-20 %) after the first attempt: well after the wipe.
     env = service_env(
@@ -99,6 +110,7 @@ def test_redis_wiped_while_a_retry_waits_the_message_is_still_delivered(
         REDIS_URL=other_db(redis_service.url, 14),
         DATABASE_URL=databases.create("wipe"),
         SYNDICATE_WEBHOOK_RETRY_SCHEDULE="0,4s,8s",
+        **own_broker,
     )
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)

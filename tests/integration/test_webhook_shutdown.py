@@ -24,7 +24,10 @@ from worker.submit import Submitter
 
 
 def test_a_stopping_worker_records_the_attempt_it_has_in_flight(
-    redis_service: RedisService, databases: ScratchDatabases, tmp_path: Path
+    redis_service: RedisService,
+    databases: ScratchDatabases,
+    tmp_path: Path,
+    own_broker: dict[str, str],
 ) -> None:
     # Databases of its own: no other worker of the test session may take the task. A
     # long lease, so that only the stopping worker can have recorded the delivery.
@@ -36,6 +39,7 @@ def test_a_stopping_worker_records_the_attempt_it_has_in_flight(
         SYNDICATE_WEBHOOK_TIMEOUT="15s",
         SYNDICATE_VISIBILITY_TIMEOUT="90",
         SYNDICATE_TASK_TIME_LIMIT="60",
+        **own_broker,
     )
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
