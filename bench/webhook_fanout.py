@@ -25,7 +25,8 @@ shown). The CPU used by every process during each phase is read from ``/proc``, 
 that of processes outside the bench ("others' CPU": the machine may be shared); CPU per
 delivery sums syndicate's processes (workers, beat, Redis, PostgreSQL). Targets:
 fan-out >= 1,000 deliveries/s and >= 50x the baseline, sustained >= 1,000/s, <= 0.5 ms
-of CPU per delivery, first delivery <= 100 ms and p99 <= 1.5 s after the submit, the
+of CPU per delivery, first delivery answered <= 100 ms after the article is stored (its
+ingest's ``done_at``) and p99 <= 1.5 s after the submit, the
 healthy endpoints >= 90 % of the sustained rate with black holes.
 
     .venv/bin/python bench/webhook_fanout.py [--endpoints 1000] [--delay 0.05]
@@ -228,9 +229,18 @@ class Bench:
         for k in range(self.options.io_workers):
             self.procs.stop(f"worker-io-{threads}-{k}")
 
-    def submit(self) -> None:
+    def submit(self) -> str:
+        """Submit the next article; returns its submission id."""
         self.articles += 1
-        self.submitter.submit(fanout_article(self.articles, self.run_id))
+        return self.submitter.submit(fanout_article(self.articles, self.run_id)).submission_id
+
+    def stored_after(self, submission_id: str, submitted: float) -> float:
+        """Seconds from ``submitted`` (wall clock) to the article's store: its
+        ``done_at``, the ingest's clock when it began, a few ms before its commit (so
+        the time from there to a delivery is, if anything, overstated)."""
+        submission = self.submitter.store.submission(submission_id)
+        assert submission is not None and submission.done_at is not None
+        return submission.done_at - submitted
 
     def fanout(self, threads: int) -> Fanout:
         """One article to every endpoint: submit until the last delivery is answered."""
@@ -239,8 +249,8 @@ class Bench:
         self.receiver("POST", "/reset")
         before = self.webhooks.store.stats()
         cpu = self.procs.cpu_seconds()
-        start = time.monotonic()
-        self.submit()
+        start, submitted = time.monotonic(), time.time()
+        submission_id = self.submit()
         wait_for(lambda: self.receiver("GET", "/count")["done"] >= n, 300, "the fan-out",
                  self.procs)  # fmt: skip
         busy = self.busy(cpu, start)
@@ -248,7 +258,8 @@ class Bench:
         times = self.receiver("GET", "/times")
         p99 = times[max(0, -(-n * 99 // 100) - 1)] - start
         return Fanout(
-            threads, state["last"] - start, state["first"] - start, times[n // 2 - 1] - start,
+            threads, state["last"] - start, state["first"] - start,
+            self.stored_after(submission_id, submitted), times[n // 2 - 1] - start,
             p99, state["peak"], timeline(times, start, 0.5), busy,
         )  # fmt: skip
 

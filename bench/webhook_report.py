@@ -18,6 +18,8 @@ class Fanout:
     threads: int
     wall: float
     first: float
+    #: From the submit to the article's ingest (its ``done_at``, taken before its commit).
+    stored: float
     half: float
     p99: float
     peak: int
@@ -128,7 +130,9 @@ def _details(options: argparse.Namespace, results: Results) -> None:
         f = median(runs)
         print(
             f"fan-out -c {f.threads} (median run): first delivery answered "
-            f"{f.first * 1000:.0f} ms after the submit, half at {f.half:.2f} s, 99 % at "
+            f"{f.first * 1000:.0f} ms after the submit and {(f.first - f.stored) * 1000:.0f} ms "
+            f"after the article was stored (its ingest began {f.stored * 1000:.0f} ms after "
+            f"the submit), half at {f.half:.2f} s, 99 % at "
             f"{f.p99:.2f} s, all at {f.wall:.2f} s; at most {f.peak} in flight at the "
             f"receiver; answered per 0.5 s: {f.timeline}"
         )
@@ -166,9 +170,11 @@ def _verdicts(options: argparse.Namespace, results: Results) -> None:
     _verdict(steady_rate >= 1000, f"sustained >= 1,000 deliveries/s: {steady_rate:.0f}/s")
     cpu = steady.busy[OURS_MS] / steady.deliveries
     _verdict(cpu <= 0.5, f"CPU per delivery <= 0.5 ms (sustained): {cpu:.2f} ms")
+    after_stored = fanout.first - fanout.stored
     _verdict(
-        fanout.first <= 0.1,
-        f"first delivery <= 100 ms after the submit: {fanout.first * 1000:.0f} ms",
+        after_stored <= 0.1,
+        f"first delivery answered <= 100 ms after the article is stored: "
+        f"{after_stored * 1000:.0f} ms ({fanout.first * 1000:.0f} ms after the submit)",
     )
     _verdict(fanout.p99 <= 1.5, f"p99 submit → delivered <= 1.5 s: {fanout.p99:.2f} s")
     if results.holes:
