@@ -243,7 +243,7 @@ def deliver_dispatch(reason: str | None = None) -> int:
 
 def _dispatch_and_promote() -> int:
     webhooks = _webhooks()
-    created = webhooks.dispatch()
+    created = webhooks.dispatch(first=partial(_send_first, webhooks))
     while True:
         promoted = webhooks.promote()
         _enqueue_attempts(promoted)
@@ -287,6 +287,14 @@ def _send_next(endpoints: list[str], task: dict[str, str]) -> None:
     promoted = _patiently(partial(webhooks.promote, endpoints=endpoints))
     if promoted:
         _patiently(lambda: webhooks.attempt_many(promoted, wait=0, task=task))
+
+
+def _send_first(webhooks: Webhooks, endpoints: list[str]) -> None:
+    """Send a dispatch's first messages from this process at once, while it stores the
+    others: the first partners hear of an article without waiting for the rest."""
+    promoted = _patiently(partial(webhooks.promote, endpoints=endpoints))
+    if promoted:
+        _patiently(lambda: webhooks.attempt_many(promoted, wait=0))
 
 
 def _enqueue_attempts(promoted: list[tuple[str, int]]) -> None:

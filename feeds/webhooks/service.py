@@ -44,6 +44,8 @@ from worker.store import Store, feed_names
 log = logging.getLogger(__name__)
 
 _DISPATCH_BATCH = 200
+#: Messages a dispatch stores first, on their own, so their attempts start at once.
+_FIRST_MESSAGES = 20
 
 
 class NotFoundError(SyndicateError):
@@ -175,13 +177,20 @@ class Webhooks:
 
     # From events to messages
 
-    def dispatch(self) -> int:
+    def dispatch(self, *, first: Callable[[list[str]], None] | None = None) -> int:
         """Turn new events into messages for the matching endpoints; returns messages made.
 
         Events are rows of the article store's ``events`` table; a batch is claimed with
         ``FOR UPDATE SKIP LOCKED`` and marked dispatched in the same transaction, after
         its messages are stored, so a dispatcher that dies leaves its events to the
         next one and concurrent dispatchers never take the same event.
+
+        With ``first``, the first few messages are committed on their own, before the
+        rest, and ``first`` is called with their endpoints: their attempts can start
+        while the others are stored (an event for thousands of endpoints takes a while).
+        If the dispatch then fails, its events stay undispatched and the next dispatch
+        makes the missing messages (message ids are derived from the event and the
+        endpoint, so none is made twice).
         """
         created = 0
         while True:
@@ -204,9 +213,17 @@ class Webhooks:
                         "changed_sections": json.dumps(list(changed), ensure_ascii=False),
                     }  # fmt: skip
                     messages.extend(self._messages_for(event, listening))
-                # In the same transaction: the events are dispatched if and only if their
+                now, early = self.clock(), 0
+                if first is not None and messages:
+                    early = self.store.create_messages(messages[:_FIRST_MESSAGES], now=now)
+                    first([message.endpoint for message in messages[:_FIRST_MESSAGES]])
+                    first = None
+                # In the same transaction: the events are dispatched only once all their
                 # messages are stored.
-                created += self.store.create_messages(messages, now=self.clock(), conn=conn)
+                created += early + self.store.create_messages(
+                    messages[_FIRST_MESSAGES if early else 0 :], now=now, conn=conn,
+                    position=_FIRST_MESSAGES if early else 0,
+                )  # fmt: skip
                 conn.execute(
                     "UPDATE events SET dispatched_at = now() WHERE id = ANY(%s)",
                     ([row[0] for row in rows],),

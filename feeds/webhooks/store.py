@@ -243,11 +243,17 @@ class WebhookStore(StoreFigures):
     # Messages
 
     def create_messages(
-        self, messages: Iterable[NewMessage], *, now: float, conn: Connection | None = None
+        self,
+        messages: Iterable[NewMessage],
+        *,
+        now: float,
+        conn: Connection | None = None,
+        position: int = 0,
     ) -> int:
         """Create messages (idempotent per id) in one multi-row insert; those of disabled
         endpoints are held, those of unknown endpoints are not made. Returns how many
         were made. The payload of an article event is stored once for all its messages.
+        ``position``: how many messages of the same dispatch (and ``now``) came before.
         """
         batch = list(messages)
         if not batch:
@@ -255,7 +261,7 @@ class WebhookStore(StoreFigures):
         with self._connection(conn) as c, c.transaction():
             payloads = _store_payloads(c, batch, now)
             # Spaced so that first attempts follow the order of the events.
-            moments = [ts(now + index * _SPACING) for index in range(len(batch))]
+            moments = [ts(now + (position + index) * _SPACING) for index in range(len(batch))]
             made = c.execute(
                 _INSERT_MESSAGES,
                 ([m.id for m in batch], [m.endpoint for m in batch], payloads, moments),

@@ -42,6 +42,10 @@ def private_service(databases: ScratchDatabases) -> Iterator[RedisService]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+#: One more than a dispatch sends itself (feeds.webhooks.service._FIRST_MESSAGES).
+ENDPOINTS = 21
+
+
 def one(spans: list[Span], name: str) -> Span:
     found = [span for span in spans if span.name == name]
     assert len(found) == 1, (name, [span.name for span in spans])
@@ -58,9 +62,11 @@ def test_an_article_is_one_trace_from_request_to_webhook(
             OTEL_BSP_SCHEDULE_DELAY="200", SYNDICATE_PUBLIC_DIR=str(tmp_path / "public"),
         )  # fmt: skip
         settings = Settings.from_env(env)
-        Webhooks(private_service.store(), settings).subscribe(
-            parse_subscription({"url": partner.url("/hook")}, creating=True)
-        )
+        webhooks = Webhooks(private_service.store(), settings)
+        for index in range(ENDPOINTS):
+            webhooks.subscribe(
+                parse_subscription({"url": partner.url(f"/hook/{index}")}, creating=True)
+            )
         try:
             processes.append(WorkerProcess(env, queues="ingest,publish"))
             processes.append(WorkerProcess(env, queues="deliver", pool="threads", concurrency=4))
@@ -72,10 +78,12 @@ def test_an_article_is_one_trace_from_request_to_webhook(
                 headers={**auth(), "Content-Type": "text/plain"},
             )  # fmt: skip
             assert posted.status_code == 202
-            wait_until(lambda: len(partner.received("/hook")) >= 1, timeout=60)
-            webhook_id = partner.received("/hook")[0].headers["webhook-id"]
-            wait_until(lambda: _delivered_span(otlp, webhook_id) is not None, timeout=30)
-            wait_until(lambda: _attempt_span(otlp, webhook_id) is not None, timeout=30)
+            paths = ("/hook/0", f"/hook/{ENDPOINTS - 1}")
+            wait_until(lambda: all(partner.received(path) for path in paths), timeout=60)
+            first_id, later_id = (partner.received(path)[0].headers["webhook-id"]
+                                  for path in paths)  # fmt: skip
+            wait_until(lambda: _delivered_span(otlp, later_id) is not None, timeout=30)
+            wait_until(lambda: all(_attempt_span(otlp, made) for made in (first_id, later_id)))
         finally:
             for process in reversed(processes):
                 process.stop()
@@ -91,17 +99,23 @@ def test_an_article_is_one_trace_from_request_to_webhook(
     assert one(trace, "syndicate.publish_feeds").parent_id == ingest.span_id
     dispatch = one(trace, "syndicate.deliver_dispatch")
     assert dispatch.parent_id == ingest.span_id
-    delivered = _delivered_span(otlp, webhook_id)
+    # The first endpoints' attempts are made by the dispatch itself...
+    first = _attempt_span(otlp, first_id)
+    assert first is not None
+    assert first.trace_id == server.trace_id and first.parent_id == dispatch.span_id
+    # ... the others' by deliver tasks the dispatch queued.
+    delivered = _delivered_span(otlp, later_id)
     assert delivered is not None
     assert delivered.trace_id == server.trace_id
     assert delivered.parent_id == dispatch.span_id
-    attempt = _attempt_span(otlp, webhook_id)
+    attempt = _attempt_span(otlp, later_id)
     assert attempt is not None
     assert attempt.trace_id == server.trace_id
     assert attempt.parent_id == delivered.span_id
-    assert attempt.attributes["http.response.status_code"] == 204
-    assert attempt.attributes["syndicate.outcome"] == "delivered"
-    assert attempt.attributes["server.address"] == "127.0.0.1"
+    for made in (first, attempt):
+        assert made.attributes["http.response.status_code"] == 204
+        assert made.attributes["syndicate.outcome"] == "delivered"
+        assert made.attributes["server.address"] == "127.0.0.1"
     assert {span.process for span in trace} == {"api", "worker"}
 
 
