@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import feedparser
+import httpx
 import pytest
 import redis
 
@@ -143,6 +146,41 @@ def system(tmp_path: Path, databases: ScratchDatabases, broker: str | None) -> I
         if running._store is not None:
             running._store.db.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+class PersistentPoster(threading.Thread):
+    """A client posting ``count`` articles one after another, retrying each that was not
+    accepted (a 503, or no answer while something is down) until it is."""
+
+    def __init__(
+        self, client: httpx.Client, body: Callable[[int], bytes], count: int, *,
+        retry_pause: float, pause: float,
+    ) -> None:  # fmt: skip
+        super().__init__(name="persistent-poster", daemon=True)
+        self.client, self.body, self.count = client, body, count
+        self.retry_pause, self.pause = retry_pause, pause
+        #: Article index -> article id, for each accepted post.
+        self.accepted: dict[int, str] = {}
+        #: Posts answered 503 or not answered.
+        self.refused = 0
+
+    def run(self) -> None:
+        for index in range(self.count):
+            while (response := self._post(index)) is None or response.status_code != 202:
+                assert response is None or response.status_code == 503, response.text
+                self.refused += 1
+                time.sleep(self.retry_pause)
+            self.accepted[index] = response.json()["id"]
+            time.sleep(self.pause)
+
+    def _post(self, index: int) -> httpx.Response | None:
+        try:
+            return self.client.post(
+                "/v1/articles", content=self.body(index),
+                headers={**HEADERS, "Content-Type": "text/plain"},
+            )  # fmt: skip
+        except httpx.TransportError:
+            return None
 
 
 def entry_id(article_id: str) -> str:

@@ -5,14 +5,11 @@ brokers) Redis is then only the coordination store, and the same must hold."""
 
 from __future__ import annotations
 
-import threading
 import time
-
-import httpx
 
 from feeds.publish import Publisher
 from feeds.webhooks.spec import parse_subscription
-from tests.faults.conftest import HEADERS, System, deliveries, entry_id, feed_entries
+from tests.faults.conftest import PersistentPoster, System, deliveries, entry_id, feed_entries
 from tests.integration.conftest import wait_until
 from tests.integration.receiver import running_receiver
 
@@ -34,46 +31,24 @@ def test_a_redis_crash_mid_flow_loses_nothing_accepted(system: System) -> None:
     system.worker("ingest,publish", concurrency=2)
     system.worker("deliver", concurrency=8, pool="threads")
     webhooks = system.webhooks()
-    accepted: dict[int, str] = {}
-    refused = 0
-
-    def post_all() -> None:
-        nonlocal refused
-        for index in range(ARTICLES):
-            while True:  # a client retries what was not accepted
-                try:
-                    response = api.client.post(
-                        "/v1/articles", content=body(index),
-                        headers={**HEADERS, "Content-Type": "text/plain"},
-                    )  # fmt: skip
-                except httpx.TransportError:
-                    response = None
-                if response is not None and response.status_code == 202:
-                    accepted[index] = response.json()["id"]
-                    break
-                assert response is None or response.status_code == 503, response.text
-                refused += 1
-                time.sleep(0.1)
-            time.sleep(0.03)
-
     with running_receiver() as receiver:
         for number in range(ENDPOINTS):
             request = {"url": receiver.url(f"/crash-{number}"), "max_in_flight": 4}
             webhooks.subscribe(parse_subscription(request, creating=True))
-        poster = threading.Thread(target=post_all)
+        poster = PersistentPoster(api.client, body, ARTICLES, retry_pause=0.1, pause=0.03)
         poster.start()
-        wait_until(lambda: len(accepted) >= ARTICLES // 3, timeout=60)
-        before_crash = dict(accepted)
+        wait_until(lambda: len(poster.accepted) >= ARTICLES // 3, timeout=60)
+        before_crash = dict(poster.accepted)
         system.kill_redis()
         crashed_at = time.monotonic()
         time.sleep(2)
         system.start_redis()
         poster.join(timeout=120)
         assert not poster.is_alive()
-        assert len(accepted) == ARTICLES
+        assert len(poster.accepted) == ARTICLES
 
         store = system.store()
-        ids = set(accepted.values())
+        ids = set(poster.accepted.values())
 
         def everything_done() -> bool:
             stored = all((r := store.article(a)) is not None and r.version == 1 for a in ids)
@@ -96,6 +71,6 @@ def test_a_redis_crash_mid_flow_loses_nothing_accepted(system: System) -> None:
         assert api.client.get("/readyz").status_code == 200
         print(
             f"\n{len(before_crash)} articles accepted before the crash, {ARTICLES} in all; "
-            f"lost 0; {refused} posts refused while Redis was down; "
+            f"lost 0; {poster.refused} posts refused while Redis was down; "
             f"all stored and delivered {recovered_in:.1f}s after the crash (2 s of it down)"
         )
