@@ -94,7 +94,8 @@ def test_a_dead_letter_is_replayed_from_the_dashboard(
         answer = signed_in.post(f"/dashboard/messages/{dead}/replay",
                                 data={"csrf": csrf_of(page.text)})  # fmt: skip
         assert answer.status_code == 303
-        assert webhooks.message(dead).status == "scheduled"
+        # Out of the dead letters: due again, or already taken by the session's I/O worker.
+        assert webhooks.message(dead).status in ("scheduled", "queued")
     finally:
         webhooks.delete(endpoint.id)
 

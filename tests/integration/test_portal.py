@@ -265,7 +265,8 @@ def test_recover_sends_again_what_failed_since_a_time(api, endpoints, webhooks) 
     dead = make_dead(webhooks, endpoints[0], body=b"{}", response="")
     since = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 120))
     assert client.post("/portal/recover", data={"csrf": csrf, "since": since}).status_code == 303
-    assert webhooks.message(dead).status == "scheduled"
+    # Out of the dead letters: due again, or already taken by the session's I/O worker.
+    assert webhooks.message(dead).status in ("scheduled", "queued", "delivered")
     bad = client.post("/portal/recover", data={"csrf": csrf, "since": "yesterday"})
     assert bad.status_code == 422
 
