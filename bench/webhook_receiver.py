@@ -31,6 +31,7 @@ class Receiver:
     def __init__(self) -> None:
         self.delay = 0.05
         self.holes = 0  # /ep/0 .. /ep/{holes - 1} never answer
+        self.hanging = 0  # black-hole requests held now (not reset: they outlive a run)
         self.reset()
 
     def reset(self) -> None:
@@ -49,6 +50,7 @@ class Receiver:
         return {
             "begun": self.begun,
             "swallowed": self.swallowed,
+            "hanging": self.hanging,
             "done": self.done,
             "ids": len(self.ids),
             "paths": len(self.paths),
@@ -93,7 +95,11 @@ class Receiver:
         index = path.removeprefix("/ep/")
         if index.isdigit() and int(index) < self.holes:
             self.swallowed += 1
-            await asyncio.sleep(BLACK_HOLE_SECONDS)
+            self.hanging += 1
+            try:
+                await asyncio.sleep(BLACK_HOLE_SECONDS)
+            finally:
+                self.hanging -= 1
             return
         self.begun += 1
         self.in_flight += 1

@@ -43,6 +43,17 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
+class Listener:
+    """What a dispatch needs of an endpoint: which events it hears, and since when."""
+
+    id: str
+    created_at: float
+    events: tuple[str, ...]
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """A subscribed webhook endpoint."""
 

@@ -29,6 +29,7 @@ from feeds.webhooks.signing import generate_secret
 from feeds.webhooks.spec import EVENT_TYPES, SubscriptionChanges, matches
 from feeds.webhooks.store import (
     Endpoint,
+    Listener,
     Message,
     NewMessage,
     Secret,
@@ -202,7 +203,7 @@ class Webhooks:
                 ).fetchall()
                 if not rows:
                     return created
-                endpoints = self.store.endpoints(conn=conn)
+                endpoints = self.store.listeners(conn=conn)
                 messages: list[NewMessage] = []
                 for _, event_type, article_id, version, when, changed in rows:
                     # Endpoints hear of events from their creation on, not of earlier ones.
@@ -232,7 +233,7 @@ class Webhooks:
                 return created
 
     def _messages_for(
-        self, event: dict[str, str], endpoints: Sequence[Endpoint]
+        self, event: dict[str, str], endpoints: Sequence[Listener]
     ) -> list[NewMessage]:
         event_type = event.get("type", "")
         article_id, version = event.get("article_id", ""), int(event.get("version", 0))

@@ -42,6 +42,7 @@ from feeds.webhooks.records import (
     Attempt,
     Endpoint,
     FinishKind,
+    Listener,
     Message,
     MessageStatus,
     NewMessage,
@@ -61,6 +62,7 @@ __all__ = [
     "Attempt",
     "Endpoint",
     "FinishKind",
+    "Listener",
     "Message",
     "MessageStatus",
     "NewMessage",
@@ -197,6 +199,19 @@ class WebhookStore(StoreFigures):
         with self._connection(conn) as c:
             found = c.execute(ENDPOINT_SELECT + "ORDER BY e.created_at, e.id").fetchall()
         return [rows.endpoint(row) for row in found]
+
+    def listeners(self, *, conn: Connection | None = None) -> list[Listener]:
+        """Every endpoint as a dispatch sees it (no secrets: one cheap row each), oldest
+        first."""
+        with self._connection(conn) as c:
+            found = c.execute(
+                "SELECT id, created_at, events, authors, tags FROM webhook_endpoints "
+                "ORDER BY created_at, id"
+            ).fetchall()
+        return [
+            Listener(str(i), created.timestamp(), tuple(events), tuple(authors), tuple(tags))
+            for i, created, events, authors, tags in found
+        ]
 
     def has_endpoints(self) -> bool:
         with self.db.connection() as conn:
