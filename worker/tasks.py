@@ -90,10 +90,11 @@ def _count_and_schedule(outcome: str) -> None:
         pipe.get(keys.publish_rest)
         pipe.set(keys.dispatch_scheduled, "1", nx=True, ex=_DISPATCH_FLAG_SECONDS)
         _, publish_flag, rest_until, dispatch_flag = pipe.execute()
-    if publish_flag:
-        _queue_publish(rest_until)
+    # Webhooks first: partners wait on them, while a publish waits on purpose anyway.
     if dispatch_flag:
         _queue_dispatch()
+    if publish_flag:
+        _queue_publish(rest_until)
 
 
 def schedule_publish() -> None:
