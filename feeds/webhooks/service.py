@@ -9,13 +9,14 @@ article and its messages.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import random
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -204,7 +205,7 @@ class Webhooks:
                 if not rows:
                     return created
                 endpoints = self.store.listeners(conn=conn)
-                messages: list[NewMessage] = []
+                streams = []
                 for _, event_type, article_id, version, when, changed in rows:
                     # Endpoints hear of events from their creation on, not of earlier ones.
                     listening = [e for e in endpoints if e.created_at <= when.timestamp()]
@@ -213,18 +214,21 @@ class Webhooks:
                         "at": when.astimezone(UTC).isoformat(),
                         "changed_sections": json.dumps(list(changed), ensure_ascii=False),
                     }  # fmt: skip
-                    messages.extend(self._messages_for(event, listening))
-                now, early = self.clock(), 0
-                if first is not None and messages:
-                    early = self.store.create_messages(messages[:_FIRST_MESSAGES], now=now)
-                    first([message.endpoint for message in messages[:_FIRST_MESSAGES]])
-                    first = None
+                    streams.append(self._messages_for(event, listening))
+                # Lazily: the first messages are stored and sent before the others are made.
+                messages = itertools.chain.from_iterable(streams)
+                now, head = self.clock(), []
+                if first is not None:
+                    head = list(itertools.islice(messages, _FIRST_MESSAGES))
+                    if head:
+                        created += self.store.create_messages(head, now=now)
+                        first([message.endpoint for message in head])
+                        first = None
                 # In the same transaction: the events are dispatched only once all their
                 # messages are stored.
-                created += early + self.store.create_messages(
-                    messages[_FIRST_MESSAGES if early else 0 :], now=now, conn=conn,
-                    position=_FIRST_MESSAGES if early else 0,
-                )  # fmt: skip
+                created += self.store.create_messages(
+                    list(messages), now=now, conn=conn, position=len(head)
+                )
                 conn.execute(
                     "UPDATE events SET dispatched_at = now() WHERE id = ANY(%s)",
                     ([row[0] for row in rows],),
@@ -234,14 +238,16 @@ class Webhooks:
 
     def _messages_for(
         self, event: dict[str, str], endpoints: Sequence[Listener]
-    ) -> list[NewMessage]:
+    ) -> Iterator[NewMessage]:
+        """The event's messages for the endpoints whose filters it passes (made as they
+        are asked for: a dispatch stores its first ones before making the others)."""
         event_type = event.get("type", "")
         article_id, version = event.get("article_id", ""), int(event.get("version", 0))
         article = self.articles.article_version(article_id, version)
         if article is None:
             log.error("event %s of %s v%d: the version is missing; no message", event_type,
                       article_id, version)  # fmt: skip
-            return []
+            return
         targets = [
             endpoint
             for endpoint in endpoints
@@ -249,18 +255,22 @@ class Webhooks:
                        article_authors=article.authors, article_tags=article.tags)
         ]  # fmt: skip
         if not targets:
-            return []
+            return
         body = build_article_payload(
             event_type, article, version=version,
             timestamp=_event_time(event.get("at"), self.clock()),
             changed_sections=json.loads(event.get("changed_sections") or "[]"),
             feeds=self.feed_links(article),
         )  # fmt: skip
-        return [
-            NewMessage(event_message_id(endpoint.id, event_type, article_id, version),
-                       endpoint.id, event_type, body, article_id, version)
-            for endpoint in targets
-        ]  # fmt: skip
+        for endpoint in targets:
+            yield NewMessage(
+                event_message_id(endpoint.id, event_type, article_id, version),
+                endpoint.id,
+                event_type,
+                body,
+                article_id,
+                version,
+            )
 
     def feed_links(self, article: Article) -> list[dict[str, str]]:
         """The feeds an article appears in, with the URL of each format."""

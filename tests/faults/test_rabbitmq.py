@@ -140,8 +140,10 @@ def test_a_whole_worker_sigkilled_has_its_task_run_elsewhere_at_once(
         pytest.fail("the worker finished every article before it could be frozen mid-task")
     system.worker("ingest")
     wait_until(lambda: amqp_queues(broker, ("ingest",))["ingest"].consumers == 2, timeout=60)
-    first.kill()
+    # The clock starts before the kill: on a busy machine the other worker may claim the
+    # task before the test process is back from reaping the dead one.
     killed_at = time.time()
+    first.kill()
     wait_until(lambda: _claimed_at(system, big.submission_id) > killed_at, timeout=60)
     redelivered_in = _claimed_at(system, big.submission_id) - killed_at
 
@@ -150,8 +152,8 @@ def test_a_whole_worker_sigkilled_has_its_task_run_elsewhere_at_once(
     assert record is not None
     assert record.version == 1
     assert len(record.history) == 1
-    # Far below the 90 s a Redis broker would take and the 300 s sweep.
-    assert redelivered_in < 30, redelivered_in
+    # Within the 5 s promised on RabbitMQ; a Redis broker would take 90 s, the sweep 300 s.
+    assert redelivered_in <= 5, redelivered_in
     print(f"\nwhole worker SIGKILLed on RabbitMQ: its task restarted {redelivered_in:.2f}s later")
 
 
