@@ -101,9 +101,9 @@ def logged(path: Path, predicate: dict[str, object]) -> bool:
 
 
 def test_worker_lines_are_json_with_context_and_never_a_secret(
-    private_redis: RedisService, tmp_path: Path
+    private_redis: RedisService, tmp_path: Path, own_broker: dict[str, str]
 ) -> None:
-    env = service_env(private_redis, SYNDICATE_LOG_FORMAT="json")
+    env = service_env(private_redis, SYNDICATE_LOG_FORMAT="json", **own_broker)
     settings = Settings.from_env(env)
     webhooks = Webhooks(private_redis.store(), settings)
     endpoint, secret = webhooks.subscribe(

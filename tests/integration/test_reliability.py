@@ -73,9 +73,9 @@ def events_by_article(store: Store) -> dict[str, int]:
 
 
 def test_a_sigkilled_worker_s_task_completes_exactly_once(
-    private_redis: EmbeddedRedis, database_url: str
+    private_redis: EmbeddedRedis, database_url: str, own_broker: dict[str, str]
 ) -> None:
-    env = env_for(private_redis, database_url)
+    env = {**env_for(private_redis, database_url), **own_broker}
     settings = Settings.from_env(env)
     submitter = Submitter.from_settings(settings)
     store = submitter.store

@@ -53,13 +53,14 @@ def one(spans: list[Span], name: str) -> Span:
 
 
 def test_an_article_is_one_trace_from_request_to_webhook(
-    private_service: RedisService, tmp_path: Path
+    private_service: RedisService, tmp_path: Path, own_broker: dict[str, str]
 ) -> None:
     processes: list[WorkerProcess | ApiProcess] = []
     with running_otlp_receiver() as otlp, running_receiver() as partner:
         env = service_env(
             private_service, OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
             OTEL_BSP_SCHEDULE_DELAY="200", SYNDICATE_PUBLIC_DIR=str(tmp_path / "public"),
+            **own_broker,
         )  # fmt: skip
         settings = Settings.from_env(env)
         webhooks = Webhooks(private_service.store(), settings)
